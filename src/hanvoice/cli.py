@@ -184,7 +184,7 @@ def _plugins() -> list[Callable[[argparse._SubParsersAction[_Parser]], None]]:
     import importlib
 
     found = []
-    for mod in ("hanvoice.text.cli", "hanvoice.service.cli", "hanvoice.fleet.cli"):
+    for mod in ("hanvoice.text.cli", "hanvoice.service.cli", "hanvoice.cache.cli", "hanvoice.fleet.cli"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as exc:
