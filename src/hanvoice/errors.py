@@ -79,3 +79,46 @@ class Overloaded(HanvoiceError):
     def __init__(self, message: str, retry_after: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class ContentRejected(TextError):
+    """The content filter matched; names the categories, never the matched words."""
+
+    code = "content_rejected"
+
+    def __init__(self, categories: tuple[str, ...]) -> None:
+        super().__init__(
+            f"text was rejected by the content filter (category: {', '.join(categories)})"
+        )
+        self.categories = categories
+
+
+class Degraded(Overloaded):
+    """Read-only (degrade) mode: only cached audio is served; a miss is retried later."""
+
+    code = "degraded"
+
+
+class Unauthorized(HanvoiceError):
+    """No credential, or one that is not valid (bad signature, expired, unknown key)."""
+
+    code = "unauthorized"
+    client_error = True
+
+
+class Forbidden(HanvoiceError):
+    """A valid credential without the scope this route needs."""
+
+    code = "forbidden"
+    client_error = True
+
+
+class RateLimited(HanvoiceError):
+    """Too many requests for this key, subject or client address."""
+
+    code = "rate_limited"
+    client_error = True
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
