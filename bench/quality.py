@@ -10,7 +10,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from support.audio import measure  # noqa: E402
+from support.audio import measure
 
 __all__ = ["dnsmos", "measure"]
 

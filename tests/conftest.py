@@ -7,8 +7,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from hanvoice.synth import Synthesizer  # noqa: E402
-from hanvoice.voices import VoiceCatalog  # noqa: E402
+from hanvoice.synth import Synthesizer
+from hanvoice.voices import VoiceCatalog
 
 
 @pytest.fixture(scope="session")

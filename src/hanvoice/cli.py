@@ -102,7 +102,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
     if args.timestamps:
         _check_writable(Path(args.timestamps))
     _check_writable(out)
-    stamps = []
+    stamps: list[dict[str, object]] = []
     progress = _Progress(len(utt.segments), sys.stderr)
     seconds = 0.0
     with FileWriter(out, rate, fmt) as writer:
@@ -144,7 +144,9 @@ def cmd_voices(args: argparse.Namespace) -> int:
 
 def _add_synthesis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--voice", default=None, help="voice id (default: baker)")
-    p.add_argument("--emotion", default="neutral", help="neutral, happy, sad, angry, fear, surprise, disgust")
+    p.add_argument(
+        "--emotion", default="neutral", help="neutral, happy, sad, angry, fear, surprise, disgust"
+    )
     p.add_argument("--intensity", type=float, default=1.0, help="emotion strength 0.0-2.0")
     p.add_argument("--speed", type=float, default=1.0, help="0.5-2.0, > 1 is faster")
     p.add_argument("--pitch", type=float, default=0.0, help="semitones, -6..+6")
@@ -153,7 +155,9 @@ def _add_synthesis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--voices-file", default=None, help="YAML file of extra voices")
 
 
-def build_parser(extra: Sequence[Callable[[argparse._SubParsersAction[_Parser]], None]] = ()) -> _Parser:
+def build_parser(
+    extra: Sequence[Callable[[argparse._SubParsersAction[_Parser]], None]] = (),
+) -> _Parser:
     parser = _Parser(prog="hanvoice", description="Mandarin Chinese text-to-speech with emotions")
     parser.add_argument("--version", action="version", version=f"hanvoice {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
@@ -164,7 +168,9 @@ def build_parser(extra: Sequence[Callable[[argparse._SubParsersAction[_Parser]],
     p.add_argument("-o", "--output", required=True, help="output file (format from extension)")
     p.add_argument("--input", "-i", default=None, help="read the text from FILE, or - for stdin")
     p.add_argument("--format", default=None, help="wav, mp3, ogg, opus, flac, pcm")
-    p.add_argument("--sample-rate", type=int, default=None, help="8000 16000 22050 24000 44100 48000")
+    p.add_argument(
+        "--sample-rate", type=int, default=None, help="8000 16000 22050 24000 44100 48000"
+    )
     p.add_argument("--timestamps", default=None, help="write per-character timestamps as JSON")
     p.add_argument("-q", "--quiet", action="store_true")
     _add_synthesis_options(p)
@@ -184,7 +190,12 @@ def _plugins() -> list[Callable[[argparse._SubParsersAction[_Parser]], None]]:
     import importlib
 
     found = []
-    for mod in ("hanvoice.text.cli", "hanvoice.service.cli", "hanvoice.cache.cli", "hanvoice.fleet.cli"):
+    for mod in (
+        "hanvoice.text.cli",
+        "hanvoice.service.cli",
+        "hanvoice.cache.cli",
+        "hanvoice.fleet.cli",
+    ):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as exc:
@@ -211,6 +222,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("hanvoice: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        return EXIT_FAILURE
+    except OSError as exc:  # disk full, file vanished, ...: say what, not where in our code
+        print(f"hanvoice: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as exc:
+        if args.verbose:
+            raise
+        print(f"hanvoice: internal error: {exc!r} (run with -v for details)", file=sys.stderr)
         return EXIT_FAILURE
 
 

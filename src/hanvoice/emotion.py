@@ -39,7 +39,15 @@ class EmotionPresets:
             unknown = set(values) - set(_FIELDS)
             if unknown:
                 raise ValueError(f"emotion {name!r}: unknown fields {sorted(unknown)}")
-            presets[name] = Controls(**{k: float(v) for k, v in values.items()})
+            v = {k: float(x) for k, x in values.items()}
+            presets[name] = Controls(
+                tempo=v.get("tempo", 1.0),
+                pitch=v.get("pitch", 0.0),
+                pitch_range=v.get("pitch_range", 1.0),
+                volume_db=v.get("volume_db", 0.0),
+                pause_scale=v.get("pause_scale", 1.0),
+                emotion=name,
+            )
         aliases = {str(k): str(v) for k, v in (data.get("aliases") or {}).items()}
         return cls(presets, aliases)
 

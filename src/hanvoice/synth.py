@@ -38,7 +38,9 @@ class SynthesisParams:
     volume: float = 0.0
     """dB, -30..+12."""
 
-    def validated(self, presets: EmotionPresets, allowed: tuple[str, ...] | None = None) -> SynthesisParams:
+    def validated(
+        self, presets: EmotionPresets, allowed: tuple[str, ...] | None = None
+    ) -> SynthesisParams:
         for name, value, (lo, hi) in (
             ("speed", self.speed, SPEED_RANGE),
             ("pitch", self.pitch, PITCH_RANGE),
@@ -150,7 +152,7 @@ class Synthesizer:
         for index, segment in enumerate(utt.segments):
             controls = self._controls(segment.style.over(base), allowed_emotions)
             audio, times = self._render(segment, controls)
-            pause = np.zeros(int(round(segment.pause_after * controls.pause_scale * sr)), np.float32)
+            pause = np.zeros(round(segment.pause_after * controls.pause_scale * sr), np.float32)
             audio = np.concatenate([audio, pause]) if pause.size else audio
             stamps = tuple(
                 CharTime(tok.char, offset + t[0], offset + t[1], tok.source)

@@ -18,7 +18,13 @@ def test_every_required_emotion_exists(presets: EmotionPresets) -> None:
 
 @pytest.mark.parametrize(
     ("given", "canonical"),
-    [("happy", "happy"), ("HAPPY", "happy"), (" sad ", "sad"), ("hate", "disgust"), ("surprised", "surprise")],
+    [
+        ("happy", "happy"),
+        ("HAPPY", "happy"),
+        (" sad ", "sad"),
+        ("hate", "disgust"),
+        ("surprised", "surprise"),
+    ],
 )
 def test_resolve(presets: EmotionPresets, given: str, canonical: str) -> None:
     assert presets.resolve(given) == canonical

@@ -9,7 +9,10 @@ from hanvoice.errors import EmptyText, InvalidParameter, UnknownEmotion
 from hanvoice.synth import SynthesisParams, Synthesizer
 from support.audio import Measured, assert_speech, measure
 
-SENTENCES = ["今天天气很好，我们去公园散步吧。", "前方五百米右转，进入人民大道，然后继续直行三公里。"]
+SENTENCES = [
+    "今天天气很好，我们去公园散步吧。",
+    "前方五百米右转，进入人民大道，然后继续直行三公里。",
+]
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +27,20 @@ def measured(voice: Synthesizer) -> dict[str, list[Measured]]:
 
 
 def _ratio(m: dict[str, list[Measured]], emotion: str, field: str) -> float:
-    return float(np.mean([getattr(e, field) / getattr(n, field) for e, n in zip(m[emotion], m["neutral"], strict=True)]))
+    return float(
+        np.mean(
+            [
+                getattr(e, field) / getattr(n, field)
+                for e, n in zip(m[emotion], m["neutral"], strict=True)
+            ]
+        )
+    )
 
 
 def _db(m: dict[str, list[Measured]], emotion: str) -> float:
-    return float(np.mean([e.rms_db - n.rms_db for e, n in zip(m[emotion], m["neutral"], strict=True)]))
+    return float(
+        np.mean([e.rms_db - n.rms_db for e, n in zip(m[emotion], m["neutral"], strict=True)])
+    )
 
 
 # (emotion, field, comparison, bound): the listener expectations of issue #2
@@ -58,13 +70,19 @@ def test_emotion_moves_prosody_the_expected_way(
     assert ok, f"{emotion} {field}: ratio to neutral {r:.3f}, expected {op} {bound}"
 
 
-@pytest.mark.parametrize(("emotion", "op", "bound"), [("angry", ">=", 1.5), ("sad", "<", 0.0), ("fear", "<", 0.0)])
-def test_emotion_loudness(measured: dict[str, list[Measured]], emotion: str, op: str, bound: float) -> None:
+@pytest.mark.parametrize(
+    ("emotion", "op", "bound"), [("angry", ">=", 1.5), ("sad", "<", 0.0), ("fear", "<", 0.0)]
+)
+def test_emotion_loudness(
+    measured: dict[str, list[Measured]], emotion: str, op: str, bound: float
+) -> None:
     d = _db(measured, emotion)
     assert (d >= bound) if op == ">=" else (d < bound), f"{emotion}: {d:+.2f} dB"
 
 
-def test_every_emotion_is_clean_speech(voice: Synthesizer, measured: dict[str, list[Measured]]) -> None:
+def test_every_emotion_is_clean_speech(
+    voice: Synthesizer, measured: dict[str, list[Measured]]
+) -> None:
     for emotion, ms in measured.items():
         for m in ms:
             assert m.peak < 0.99, emotion
@@ -127,7 +145,9 @@ def test_speed(voice: Synthesizer, speed: float, lo: float, hi: float) -> None:
 @pytest.mark.parametrize("semitones", [-4.0, 4.0])
 def test_pitch_semitones(voice: Synthesizer, semitones: float) -> None:
     base = measure(voice.synthesize(SENTENCES[0]).audio, 24000).f0_median
-    shifted = measure(voice.synthesize(SENTENCES[0], SynthesisParams(pitch=semitones)).audio, 24000).f0_median
+    shifted = measure(
+        voice.synthesize(SENTENCES[0], SynthesisParams(pitch=semitones)).audio, 24000
+    ).f0_median
     assert 12 * np.log2(shifted / base) == pytest.approx(semitones, abs=1.0)
 
 

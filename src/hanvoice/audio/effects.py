@@ -71,7 +71,9 @@ def reshape_pitch(
     import pyworld
 
     x = audio.astype(np.float64)
-    f0, t = pyworld.dio(x, sample_rate, f0_floor=_F0_FLOOR, f0_ceil=_F0_CEIL, frame_period=_PERIOD_MS)
+    f0, t = pyworld.dio(
+        x, sample_rate, f0_floor=_F0_FLOOR, f0_ceil=_F0_CEIL, frame_period=_PERIOD_MS
+    )
     f0 = pyworld.stonemask(x, f0, t, sample_rate)
     fft_size = pyworld.get_cheaptrick_fft_size(sample_rate, _F0_FLOOR)
     sp = pyworld.cheaptrick(x, f0, t, sample_rate, f0_floor=_F0_FLOOR, fft_size=fft_size)
@@ -80,10 +82,13 @@ def reshape_pitch(
     n_out = audio.size
     if tempo != 1.0:
         f0, sp, ap = _retime(f0, sp, ap, tempo)
-        n_out = int(round(audio.size / tempo))
+        n_out = round(audio.size / tempo)
     y = pyworld.synthesize(
-        np.ascontiguousarray(f0), np.ascontiguousarray(sp), np.ascontiguousarray(ap),
-        sample_rate, _PERIOD_MS,
+        np.ascontiguousarray(f0),
+        np.ascontiguousarray(sp),
+        np.ascontiguousarray(ap),
+        sample_rate,
+        _PERIOD_MS,
     )
     y = np.pad(y[:n_out], (0, max(0, n_out - y.size))).astype(np.float32)
     # Resynthesis leaves a faint noise floor where the input was digital silence (the
@@ -110,10 +115,13 @@ def edit_contour(
 
 
 def _retime(
-    f0: npt.NDArray[np.float64], sp: npt.NDArray[np.float64], ap: npt.NDArray[np.float64], tempo: float
+    f0: npt.NDArray[np.float64],
+    sp: npt.NDArray[np.float64],
+    ap: npt.NDArray[np.float64],
+    tempo: float,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     n = f0.size
-    m = max(1, int(round(n / tempo)))
+    m = max(1, round(n / tempo))
     pos = np.linspace(0.0, n - 1.0, m)
     lo = np.floor(pos).astype(int)
     hi = np.minimum(lo + 1, n - 1)
@@ -128,4 +136,5 @@ def _resize_mask(mask: npt.NDArray[np.bool_], n: int) -> npt.NDArray[np.bool_]:
     if mask.size == n:
         return mask
     idx = np.minimum((np.arange(n) * (mask.size / max(n, 1))).astype(int), mask.size - 1)
-    return mask[idx]
+    out: npt.NDArray[np.bool_] = mask[idx]
+    return out

@@ -117,6 +117,13 @@ class FileWriter:
         self._raw: IO[bytes] | None = None
         self._sf: Any = None
         self._owned: IO[bytes] | None = None
+        try:
+            self._open(target)
+        except (OSError, RuntimeError) as exc:  # soundfile's LibsndfileError is a RuntimeError
+            raise InvalidParameter(f"cannot write {target}: {exc}") from exc
+
+    def _open(self, target: str | Path | IO[bytes]) -> None:
+        fmt = self.fmt
         if fmt.container is None:
             if isinstance(target, str | Path):
                 self._owned = open(target, "wb")  # noqa: SIM115 - closed in close()
@@ -129,7 +136,7 @@ class FileWriter:
             self._sf = sf.SoundFile(
                 target if not isinstance(target, Path) else str(target),
                 mode="w",
-                samplerate=sample_rate,
+                samplerate=self.sample_rate,
                 channels=1,
                 format=fmt.container,
                 subtype=fmt.subtype,

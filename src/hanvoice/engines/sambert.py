@@ -42,11 +42,8 @@ def _modelscope_pipeline(model_dir: str) -> Callable[..., dict[str, Any]]:
             "the sambert engine needs ModelScope: pip install 'hanvoice[sambert]' "
             "with ModelScope's own index (see README)"
         ) from exc
-    return cast_pipeline(pipeline(task=Tasks.text_to_speech, model=model_dir))
-
-
-def cast_pipeline(p: Any) -> Callable[..., dict[str, Any]]:
-    return p  # type: ignore[no-any-return]
+    tts: Callable[..., dict[str, Any]] = pipeline(task=Tasks.text_to_speech, model=model_dir)
+    return tts
 
 
 def emotion_markup(text: str, emotion: str, intensity: float) -> str:

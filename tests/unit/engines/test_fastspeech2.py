@@ -49,7 +49,9 @@ N, W, C, S = Break.NONE, Break.WORD, Break.CLAUSE, Break.SENTENCE
         ([("，", None, N)], "sil sil eos"),
     ],
 )
-def test_symbols(voice: Synthesizer, tokens: list[tuple[str, str | None, Break]], expected: str) -> None:
+def test_symbols(
+    voice: Synthesizer, tokens: list[tuple[str, str | None, Break]], expected: str
+) -> None:
     engine = voice.engine
     assert isinstance(engine, FastSpeech2Engine)
     seq = engine.table.encode(_seg(*tokens).tokens)
