@@ -71,6 +71,13 @@ class EngineError(HanvoiceError):
     code = "engine_error"
 
 
+class ConfigError(HanvoiceError):
+    """A setting is invalid (names the key and why); the operator's mistake, so exit 2."""
+
+    code = "invalid_config"
+    client_error = True
+
+
 class Overloaded(HanvoiceError):
     """All workers are busy and the queue is full; retry after ``retry_after`` seconds."""
 

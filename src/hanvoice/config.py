@@ -1,0 +1,259 @@
+"""Service settings: one flat, documented object read from the environment and a YAML file.
+
+Precedence, highest first: values passed in code (tests, ``hanvoice serve --port``),
+``HANVOICE_*`` environment variables, the YAML file (``--config FILE`` or
+``HANVOICE_CONFIG``), then the defaults below. The YAML keys are the field names::
+
+    # hanvoice.yaml
+    port: 5000
+    workers: 2
+    max_text_chars: 2000
+
+Every field carries its own docstring (it is the documentation: ``hanvoice serve
+--print-config`` and the README table come from it). Keep the object flat so features can add
+fields without nesting; secrets belong in fields whose names end in ``_key``/``_secret``/
+``_keys``/``_url`` and are masked by :meth:`Settings.public`.
+
+Nothing here runs at import time: callers build ``Settings.load(...)`` when they need it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from hanvoice.errors import ConfigError
+
+ENV_PREFIX = "HANVOICE_"
+OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage",
+                 "shimmer", "verse")  # fmt: skip
+_SECRET_SUFFIXES = ("_key", "_keys", "_secret", "_password", "_token", "_url")
+
+_config_file: ContextVar[Path | None] = ContextVar("hanvoice_config_file", default=None)
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Values from the YAML file named for this load (see :meth:`Settings.load`)."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        self.path = _config_file.get()
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ returns the whole mapping
+
+    def __call__(self) -> dict[str, Any]:
+        return read_yaml(self.path) if self.path is not None else {}
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """The mapping in ``path``; a clear :class:`ConfigError` for a missing or odd file."""
+    try:
+        data = yaml.safe_load(path.read_text("utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config file {path} must hold a mapping of settings, not {type(data).__name__}"
+        )
+    return {str(k): v for k, v in data.items()}
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Field docstrings are the documentation."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="forbid",
+        validate_default=True,
+        use_attribute_docstrings=True,
+        frozen=True,
+    )
+
+    # --- listening -------------------------------------------------------------------------
+    host: str = "0.0.0.0"
+    """Address to listen on; ``0.0.0.0`` as in a container (use ``127.0.0.1`` on a laptop
+    to keep the service private)."""
+    port: int = Field(5000, ge=1, le=65535)
+    """TCP port (5000, as in the original design)."""
+    config_file: Path | None = None
+    """The YAML file these settings were read from (``--config`` / ``HANVOICE_CONFIG``)."""
+
+    # --- voices ----------------------------------------------------------------------------
+    voices_file: Path | None = None
+    """YAML file listing extra voices (see README, "Other engines")."""
+    default_voice: str = "baker"
+    """Voice used when a request names none."""
+    openai_voices: dict[str, str] = Field(default_factory=dict)
+    """OpenAI voice name -> our voice id. Names not listed here map to ``default_voice``
+    (alloy, echo, fable, onyx, nova, shimmer, ...); our own voice ids work as they are."""
+
+    allowed_emotions: Annotated[tuple[str, ...], NoDecode] = ()
+    """Emotions this node accepts (the original design's whitelist, e.g.
+    ``neutral,happy,sad``); empty = every emotion the voice has."""
+
+    # --- requests --------------------------------------------------------------------------
+    max_text_chars: int = Field(5000, ge=1, le=1_000_000)
+    """Longer texts are refused with 413 (the CLI has no limit)."""
+    max_body_bytes: int = Field(1_000_000, ge=1024)
+    """Request bodies larger than this are refused with 413 before they are parsed."""
+    stream_first_clause: bool = True
+    """When streaming, synthesize the first clause on its own so audio starts sooner."""
+
+    # --- concurrency -----------------------------------------------------------------------
+    workers: int = Field(0, ge=0, le=256)
+    """Inference threads; 0 means one per CPU core. Inference never runs on the event loop."""
+    queue_size: int = Field(8, ge=0, le=10_000)
+    """Requests allowed to wait for a worker; beyond ``workers + queue_size`` a request gets
+    503 with ``Retry-After`` at once instead of joining a growing backlog."""
+    request_timeout: float = Field(120.0, gt=0)
+    """Seconds a synthesis may take (queueing included) before the request fails with 504."""
+    retry_after: int = Field(2, ge=1, le=3600)
+    """Seconds sent in ``Retry-After`` with a 503."""
+    drain_delay: float = Field(0.0, ge=0)
+    """After SIGTERM, seconds to keep serving with ``/ready`` at 503 so load balancers stop
+    sending traffic first (Kubernetes: a few seconds)."""
+    drain_timeout: float = Field(60.0, ge=0)
+    """After SIGTERM, longest wait for in-flight syntheses before the server stops."""
+
+    # --- responses -------------------------------------------------------------------------
+    http_max_age: int = Field(86400, ge=0)
+    """``Cache-Control: public, max-age`` on ``GET /tts`` audio, for an edge cache or CDN."""
+    audio_url_ttl: int = Field(3600, ge=1)
+    """Seconds a ``"return": "url"`` result stays downloadable at ``/audio/<id>.<ext>``."""
+    audio_store_bytes: int = Field(256 * 1024 * 1024, ge=0)
+    """Memory for those results; the oldest are dropped first beyond it."""
+    web_page: bool = True
+    """Serve the web page at ``/``."""
+
+    # --- identity (shown by /version; compared across regions by ``hanvoice fleet``) -------
+    build: str = "dev"
+    """Image tag or build name."""
+    commit: str = ""
+    """Source commit the build came from."""
+    region: str = ""
+    """Region this node serves (e.g. ``cn-beijing``)."""
+    config_version: str = ""
+    """Version of the active configuration; empty means a hash of these settings."""
+    log_level: str = "info"
+    """Logging level: debug, info, warning, error."""
+
+    @field_validator("allowed_emotions", mode="before")
+    @classmethod
+    def _emotions(cls, v: Any) -> Any:
+        if isinstance(v, str):  # "neutral, happy" from the environment
+            v = [p for p in v.replace(";", ",").split(",")]
+        if isinstance(v, list | tuple):
+            return tuple(str(p).strip().lower() for p in v if str(p).strip())
+        return v
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        v = v.strip().lower()
+        if v not in ("debug", "info", "warning", "error", "critical"):
+            raise ValueError("must be one of debug, info, warning, error, critical")
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlSource(settings_cls))
+
+    @classmethod
+    def load(cls, config_file: str | Path | None = None, **overrides: Any) -> Settings:
+        """Settings from code, the environment and the YAML file, validated.
+
+        Raises :class:`ConfigError` naming the bad key, its source and why, e.g.
+        ``invalid setting port (HANVOICE_PORT / port in hanvoice.yaml): Input should be less
+        than or equal to 65535, got 70000``.
+        """
+        path = config_file or os.environ.get(f"{ENV_PREFIX}CONFIG") or None
+        file = Path(path) if path else None
+        if file is not None:
+            read_yaml(file)  # fail early and clearly on a missing or malformed file
+            overrides.setdefault("config_file", file)
+        with _reading(file):
+            try:
+                return cls(**{k: v for k, v in overrides.items() if v is not None})
+            except ValidationError as exc:
+                raise ConfigError(describe(exc, file)) from None
+
+    @property
+    def worker_count(self) -> int:
+        """Inference threads actually used."""
+        return self.workers or os.cpu_count() or 1
+
+    @property
+    def active_config_version(self) -> str:
+        """``config_version`` or, when unset, a short hash of the non-identity settings."""
+        if self.config_version:
+            return self.config_version
+        skip = {"build", "commit", "region", "config_version", "config_file"}
+        data = self.model_dump(mode="json", exclude=skip)
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
+
+    def public(self) -> dict[str, Any]:
+        """The settings as JSON-able data with secrets masked (for logs and debugging)."""
+        out = self.model_dump(mode="json")
+        for k, v in out.items():
+            if v and k.endswith(_SECRET_SUFFIXES):
+                out[k] = "***"
+        return out
+
+
+@contextmanager
+def _reading(path: Path | None) -> Iterator[None]:
+    token = _config_file.set(path)
+    try:
+        yield
+    finally:
+        _config_file.reset(token)
+
+
+def describe(exc: ValidationError, file: Path | None = None) -> str:
+    """One line per bad key: which key, where it can come from, why, and the value seen."""
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "?"
+        top = str(err["loc"][0]) if err["loc"] else key
+        where = f"{ENV_PREFIX}{top.upper()}" + (f" / {top} in {file}" if file else "")
+        value = err.get("input")
+        got = "" if err["type"] == "extra_forbidden" else f", got {value!r}"
+        reason = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"invalid setting {key} ({where}): {reason}{got}")
+    return "; ".join(lines)
+
+
+def documented_fields() -> list[tuple[str, str, str]]:
+    """(environment variable, default, docstring) for every setting: the README table."""
+    out = []
+    for name, info in Settings.model_fields.items():
+        default = info.get_default(call_default_factory=True)
+        out.append((f"{ENV_PREFIX}{name.upper()}", repr(default), info.description or ""))
+    return out

@@ -1,0 +1,145 @@
+"""The app factory: ``create_app(settings)`` builds a FastAPI app; nothing happens at import.
+
+Components (voice catalogue, worker pool, synthesis service, audio store) are made in the
+lifespan and live on ``app.state``; routes reach them through :mod:`hanvoice.service.deps`.
+Features plug in without editing the routes:
+
+- wrap or replace ``app.state.synthesis`` (a cache) in their own lifespan step, passed as
+  ``create_app(settings, extensions=[...])``; each extension is an async context manager
+  factory ``ext(app)`` entered after the core components exist and exited before them;
+- add middleware with ``app.add_middleware`` (pure ASGI, so streams stay streams);
+- add error codes to :data:`hanvoice.service.errors.STATUS`.
+
+Run it with ``hanvoice serve`` (graceful drain on SIGTERM) or
+``uvicorn --factory hanvoice.service.app:create_app``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from hanvoice import __version__
+from hanvoice.config import Settings
+from hanvoice.service import errors
+from hanvoice.service.audio_store import AudioStore
+from hanvoice.service.lifecycle import Lifecycle, Phase
+from hanvoice.service.metrics import Metrics
+from hanvoice.service.middleware import BodyLimit, RequestMetrics
+from hanvoice.service.routes import api_router
+from hanvoice.service.routes.web import web_dir
+from hanvoice.service.synthesis import SynthesisRequest, SynthesisService
+from hanvoice.service.workers import WorkerPool
+from hanvoice.synth import SynthesisParams
+from hanvoice.voices import VoiceCatalog, builtin_voices, voices_from_file
+
+log = logging.getLogger(__name__)
+
+Extension = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
+
+DESCRIPTION = """\
+Mandarin Chinese text-to-speech with emotions.
+
+* `POST /tts` — the original JSON API (base64 audio or a download URL; `stream` for chunks)
+* `GET /tts` — the audio itself, cacheable at the edge (`ETag`, `Cache-Control`)
+* `POST /v1/audio/speech` — OpenAI-compatible
+* `/ws/tts` — WebSocket: JSON in, audio frames out, then timestamps
+
+Errors are `{"error": {"code", "message"}}` with a 4xx status for the caller's mistakes.
+"""
+
+
+def load_catalog(settings: Settings) -> VoiceCatalog:
+    configs = builtin_voices()
+    if settings.voices_file:
+        configs += voices_from_file(settings.voices_file)
+    return VoiceCatalog(configs)
+
+
+def create_app(settings: Settings | None = None, extensions: Sequence[Extension] = ()) -> FastAPI:
+    settings = settings or Settings.load()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            await _start(app, settings, metrics, stack)
+            for ext in extensions:
+                await stack.enter_async_context(ext(app))
+            warm = asyncio.create_task(_warm_up(app))
+            try:
+                yield
+            finally:
+                app.state.lifecycle.drain()
+                warm.cancel()
+
+    app = FastAPI(
+        title="hanvoice",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.lifecycle = Lifecycle()
+    errors.install(app)
+    app.include_router(api_router(web_page=settings.web_page))
+    if settings.web_page:
+        app.mount("/static", StaticFiles(directory=web_dir()), name="static")
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMetrics, metrics=metrics)
+    return app
+
+
+async def _start(app: FastAPI, settings: Settings, metrics: Metrics, stack: AsyncExitStack) -> None:
+    """Load the voices (off the loop), make the pool and the services."""
+    logging.getLogger("hanvoice").setLevel(settings.log_level.upper())
+    catalog = load_catalog(settings)
+    stack.callback(catalog.close)
+    if settings.default_voice not in catalog.configs:
+        from hanvoice.errors import ConfigError
+
+        raise ConfigError(f"default_voice {settings.default_voice!r} is not a configured voice")
+    # Load every voice now: fail at start-up, not on a user's request.
+    await asyncio.to_thread(lambda: [catalog.get(v) for v in catalog.ids])
+    pool = WorkerPool(settings.worker_count, settings.queue_size, settings.retry_after)
+    stack.callback(pool.shutdown)
+    state = app.state
+    state.catalog = catalog
+    state.pool = pool
+    state.audio_store = AudioStore(settings.audio_store_bytes, settings.audio_url_ttl)
+    state.synthesis = SynthesisService(catalog, pool, settings, metrics)
+    lifecycle: Lifecycle = state.lifecycle
+    lifecycle.loaded()
+    info = catalog.get(settings.default_voice).info
+    metrics.workers.set(pool.workers)
+    metrics.build_info.labels(
+        __version__, settings.build, settings.commit, settings.region,
+        info.engine, info.model_id, info.model_sha256,
+    ).set(1)  # fmt: skip
+    metrics.bind(
+        inflight=lambda: pool.admitted,
+        queued=lambda: pool.queued,
+        ready=lambda: float(lifecycle.phase is Phase.READY and not pool.full),
+    )
+    log.info(
+        "hanvoice %s: voices %s, %d workers, queue %d",
+        __version__, ", ".join(catalog.ids), pool.workers, pool.queue_size,
+    )  # fmt: skip
+
+
+async def _warm_up(app: FastAPI) -> None:
+    """One short synthesis per encoder through the real path, then report ready."""
+    service: SynthesisService = app.state.synthesis
+    try:
+        for fmt in ("wav", "mp3"):
+            await service.synthesize(SynthesisRequest("你好。", SynthesisParams(), format=fmt))
+    except Exception:  # warm-up is an optimisation; a failure shows in the logs
+        log.exception("warm-up failed")
+    app.state.lifecycle.ready()

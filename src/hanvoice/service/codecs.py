@@ -1,0 +1,167 @@
+"""Audio bytes for the service: every core format plus AAC, whole or piece by piece.
+
+The core (:mod:`hanvoice.audio.encode`) covers wav/mp3/ogg/opus/flac/pcm with libsndfile.
+libsndfile has no AAC, so ``aac`` (ADTS, as OpenAI returns it) is encoded with PyAV's
+FFmpeg. :class:`StreamEncoder` turns chunks into bytes as they arrive, so a streamed
+response sends audio while later sentences are still being synthesized.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+
+from hanvoice.audio.encode import Audio, Format, encode, get_format, to_pcm16, wav_header
+from hanvoice.errors import InvalidParameter
+
+AAC = Format("aac", "aac", "audio/aac", "ADTS", "AAC")
+STREAM_MP3_QUALITY = 0.5
+"""libsndfile compression level for streamed MP3 (constant bitrate, about 80 kbit/s at
+24 kHz): a streamed MP3 cannot go back to fill in its VBR header, and with a constant
+bitrate every decoder works out the length from the size."""
+
+
+def resolve_format(name: str, sample_rate: int) -> Format:
+    """The format ``name`` (the core's formats plus ``aac``) at ``sample_rate``."""
+    if name.lower().strip() == "aac":
+        return AAC
+    return get_format(name, sample_rate)
+
+
+def encode_audio(audio: Audio, sample_rate: int, fmt: Format) -> bytes:
+    """Whole-utterance bytes in ``fmt``."""
+    if fmt.name == "aac":
+        enc = _AacEncoder(sample_rate)
+        return enc.write(audio) + enc.finish()
+    return encode(audio, sample_rate, fmt)
+
+
+class _Sink:
+    """A write-only file for libsndfile that hands out bytes as they are written.
+
+    Encoders that go back to patch a header when they close (MP3's Xing frame, FLAC's
+    STREAMINFO) write to positions already sent; those writes are dropped, which leaves the
+    "length unknown" header every streaming decoder accepts.
+    """
+
+    def __init__(self) -> None:
+        self._out = bytearray()
+        self._pos = 0
+        self._end = 0
+
+    def write(self, data: Any) -> int:
+        b = bytes(data)
+        if self._pos >= self._end:
+            self._out += b
+            self._end += len(b)
+        self._pos += len(b)
+        return len(b)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._end}[whence]
+        self._pos = base + offset
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, n: int = -1) -> bytes:
+        return b""
+
+    def flush(self) -> None:
+        return None
+
+    def take(self) -> bytes:
+        out = bytes(self._out)
+        self._out.clear()
+        return out
+
+
+class _AacEncoder:
+    def __init__(self, sample_rate: int) -> None:
+        try:
+            import av
+        except ImportError as exc:  # the service extra installs it
+            raise InvalidParameter("aac is not available on this server (PyAV missing)") from exc
+        self._av = av
+        self._buf = io.BytesIO()
+        self._box = av.open(self._buf, "w", format="adts")
+        self._stream: Any = self._box.add_stream("aac", rate=sample_rate, layout="mono")
+        self._rate = sample_rate
+        self._sent = 0
+
+    def _take(self) -> bytes:
+        data = self._buf.getvalue()[self._sent :]
+        self._sent += len(data)
+        return data
+
+    def write(self, audio: Audio) -> bytes:
+        if audio.size:
+            x = np.ascontiguousarray(np.clip(audio, -1.0, 1.0), np.float32)[None, :]
+            frame = self._av.AudioFrame.from_ndarray(x, format="fltp", layout="mono")
+            frame.sample_rate = self._rate
+            for packet in self._stream.encode(frame):
+                self._box.mux(packet)
+        return self._take()
+
+    def finish(self) -> bytes:
+        for packet in self._stream.encode(None):
+            self._box.mux(packet)
+        self._box.close()
+        return self._take()
+
+
+class StreamEncoder:
+    """``write(chunk) -> bytes`` as soon as they exist, then ``finish() -> bytes``."""
+
+    def __init__(self, fmt: Format, sample_rate: int) -> None:
+        self.fmt = fmt
+        self.sample_rate = sample_rate
+        self._started = False
+        self._sf: Any = None
+        self._sink: _Sink | None = None
+        self._aac: _AacEncoder | None = None
+        if fmt.name == "aac":
+            self._aac = _AacEncoder(sample_rate)
+        elif fmt.container is not None and fmt.name != "wav":
+            import soundfile as sf
+
+            self._sink = _Sink()
+            extra: dict[str, Any] = {}
+            if fmt.name == "mp3":
+                extra = {"bitrate_mode": "CONSTANT", "compression_level": STREAM_MP3_QUALITY}
+            self._sf = sf.SoundFile(
+                self._sink,
+                mode="w",
+                samplerate=sample_rate,
+                channels=1,
+                format=fmt.container,
+                subtype=fmt.subtype,
+                **extra,
+            )
+
+    def write(self, audio: Audio) -> bytes:
+        if self._aac is not None:
+            return self._aac.write(audio)
+        if self._sf is not None and self._sink is not None:
+            if audio.size:
+                self._sf.write(np.clip(audio, -1.0, 1.0))
+            return self._sink.take()
+        head = b""
+        if not self._started and self.fmt.name == "wav":
+            head = wav_header(self.sample_rate)
+        self._started = True
+        return head + to_pcm16(audio)
+
+    def finish(self) -> bytes:
+        if self._aac is not None:
+            return self._aac.finish()
+        if self._sf is not None and self._sink is not None:
+            self._sf.close()
+            return self._sink.take()
+        if not self._started and self.fmt.name == "wav":
+            self._started = True
+            return wav_header(self.sample_rate)
+        return b""

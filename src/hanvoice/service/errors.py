@@ -1,0 +1,154 @@
+"""The one place where errors become HTTP: ``HanvoiceError.code`` -> status + JSON body.
+
+Every error response has the body ``{"error": {"code": "...", "message": "..."}}``; the
+client's mistakes get a 4xx, never a 500. Features add their codes to :data:`STATUS` (auth:
+401, rate limits: 429, ...) and may put response headers on an error instance
+(``exc.headers``, e.g. ``WWW-Authenticate``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hanvoice.errors import HanvoiceError, Overloaded
+
+log = logging.getLogger(__name__)
+
+STATUS: dict[str, int] = {
+    "empty_text": 400,
+    "invalid_text": 400,
+    "invalid_ssml": 400,
+    "text_too_long": 413,
+    "body_too_large": 413,
+    "invalid_parameter": 400,
+    "unknown_emotion": 400,
+    "voice_not_found": 400,
+    "invalid_request": 400,
+    "invalid_json": 400,
+    "unsupported_media_type": 415,
+    "not_found": 404,
+    "model_not_found": 404,
+    "method_not_allowed": 405,
+    "overloaded": 503,
+    "not_ready": 503,
+    "timeout": 504,
+    "voice_assets": 500,
+    "engine_error": 500,
+    "internal_error": 500,
+}
+"""Status per error code. Unlisted codes: 400 for client errors, else 500."""
+
+
+class ServiceError(HanvoiceError):
+    """An error that exists only at the HTTP layer (routing, content type, timeouts)."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.client_error = STATUS.get(self.code, 500) < 500
+
+
+class InvalidRequest(ServiceError):
+    code = "invalid_request"
+    client_error = True
+
+
+class UnsupportedMediaType(ServiceError):
+    code = "unsupported_media_type"
+    client_error = True
+
+
+class NotFound(ServiceError):
+    code = "not_found"
+    client_error = True
+
+
+class ModelNotFound(ServiceError):
+    code = "model_not_found"
+    client_error = True
+
+
+class RequestTimeout(ServiceError):
+    code = "timeout"
+
+
+class NotReady(ServiceError):
+    code = "not_ready"
+
+
+def status_for(exc: HanvoiceError) -> int:
+    return STATUS.get(exc.code, 400 if exc.client_error else 500)
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def error_response(exc: HanvoiceError) -> JSONResponse:
+    headers: dict[str, str] = dict(getattr(exc, "headers", None) or {})
+    if isinstance(exc, Overloaded):
+        headers.setdefault("Retry-After", str(max(1, math.ceil(exc.retry_after))))
+    return JSONResponse(error_body(exc.code, exc.message), status_for(exc), headers=headers)
+
+
+def validation_message(exc: RequestValidationError) -> tuple[str, str]:
+    """(code, message) for FastAPI's validation errors, naming each bad field."""
+    parts = []
+    code = "invalid_request"
+    for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            return "invalid_json", f"the request body is not valid JSON: {err.get('msg', '')}"
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(loc)
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown field"
+        elif err.get("type") == "missing":
+            msg = "field required"
+        parts.append(f"{field}: {msg}" if field else msg)
+    return code, "; ".join(parts) or "invalid request"
+
+
+async def _hanvoice(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HanvoiceError)
+    if not exc.client_error:
+        log.error("request failed: %s: %s", exc.code, exc.message)
+    return error_response(exc)
+
+
+async def _validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    code, message = validation_message(exc)
+    return JSONResponse(error_body(code, message), STATUS[code])
+
+
+async def _http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
+        exc.status_code, "invalid_request" if exc.status_code < 500 else "internal_error"
+    )
+    message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if exc.status_code == 404:
+        message = "no such resource"
+    return JSONResponse(error_body(code, message), exc.status_code, headers=exc.headers)
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error", exc_info=exc)
+    return JSONResponse(error_body("internal_error", "internal server error"), 500)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app`` (called by ``create_app``)."""
+    app.add_exception_handler(HanvoiceError, _hanvoice)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)

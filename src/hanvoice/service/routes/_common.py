@@ -1,0 +1,46 @@
+"""Small helpers shared by the synthesis routes."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from starlette.requests import Request
+
+T = TypeVar("T")
+
+
+async def _disconnected(request: Request) -> None:
+    """Return when the client goes away (the body has been read already)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
+    """Await ``work``, cancelling it (and its queued inference) if the client leaves.
+
+    Raises :class:`asyncio.CancelledError` in that case; nobody is left to answer."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnected(request))
+    try:
+        done, _ = await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            return task.result()
+        task.cancel()
+        raise asyncio.CancelledError("client disconnected")
+    finally:
+        watcher.cancel()
+        if not task.done():
+            task.cancel()
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def content_disposition(extension: str, inline: bool = True) -> str:
+    return f'{"inline" if inline else "attachment"}; filename="hanvoice.{extension}"'

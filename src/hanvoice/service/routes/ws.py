@@ -1,0 +1,113 @@
+"""``/ws/tts``: JSON request in, binary audio frames out, then a JSON end message.
+
+Protocol, per request (several may follow on one connection)::
+
+    -> {"text": "...", "emotion": "happy", "format": "pcm", ...}   (as POST /tts)
+    <- {"type": "start", "format": "pcm", "sample_rate": 24000, "voice": "baker", ...}
+    <- binary frame, binary frame, ...                             (audio as it is made)
+    <- {"type": "end", "duration": 3.2, "timestamps": [{"char": "你", ...}, ...]}
+
+A bad request gets ``{"type": "error", "error": {"code": ..., "message": ...}}`` and the
+connection stays open for the next one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+
+from hanvoice.errors import HanvoiceError
+from hanvoice.service.deps import MetricsDep, SynthesisDep
+from hanvoice.service.schemas import TtsRequest
+from hanvoice.service.synthesis import SynthesisRequest
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["tts"])
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"code": code, "message": message}}
+
+
+def _parse(raw: str | bytes) -> TtsRequest:
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError("send one JSON object per request")
+    data.setdefault("format", "pcm")
+    return TtsRequest.model_validate(data)
+
+
+@router.websocket("/ws/tts")
+async def ws_tts(ws: WebSocket, synthesis: SynthesisDep, metrics: MetricsDep) -> None:
+    await ws.accept()
+    try:
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            raw = message.get("text") or message.get("bytes") or b""
+            try:
+                body = _parse(raw)
+            except (ValueError, ValidationError) as exc:
+                code = (
+                    "invalid_json" if isinstance(exc, json.JSONDecodeError) else "invalid_request"
+                )
+                await ws.send_json(_error(code, _describe(exc)))
+                continue
+            await _one(ws, body, synthesis, metrics)
+    except WebSocketDisconnect:
+        return
+
+
+async def _one(ws: WebSocket, body: TtsRequest, synthesis: Any, metrics: Any) -> None:
+    start = time.perf_counter()
+    req = SynthesisRequest(
+        body.text, body.params(), body.voice, body.format, body.sample_rate, body.ssml
+    )
+    try:
+        stream = await synthesis.stream(req)
+    except HanvoiceError as exc:
+        await ws.send_json(_error(exc.code, exc.message))
+        return
+    stamps: list[dict[str, Any]] = []
+    duration = 0.0
+    first = True
+    try:
+        await ws.send_json(
+            {"type": "start", "format": stream.format.name, "media_type": stream.format.media_type,
+             "sample_rate": stream.sample_rate, "voice": stream.voice, "emotion": stream.emotion}
+        )  # fmt: skip
+        async for piece in stream:
+            if piece.data:
+                if first:
+                    metrics.first_audio_seconds.labels("/ws/tts").observe(
+                        time.perf_counter() - start
+                    )
+                    first = False
+                await ws.send_bytes(piece.data)
+            duration += piece.duration
+            stamps.extend(t.as_dict() for t in piece.timestamps)
+    except HanvoiceError as exc:
+        await ws.send_json(_error(exc.code, exc.message))
+        return
+    finally:
+        await stream.aclose()
+    await ws.send_json({"type": "end", "duration": round(duration, 3), "timestamps": stamps})
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"the message is not valid JSON: {exc.msg}"
+    if isinstance(exc, ValidationError):
+        parts = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"])
+            msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+            parts.append(f"{field}: {msg}" if field else msg)
+        return "; ".join(parts)
+    return str(exc)

@@ -1,0 +1,196 @@
+"""Request and response shapes (they are also the OpenAPI document)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hanvoice.synth import PITCH_RANGE, SPEED_RANGE, VOLUME_RANGE, SynthesisParams
+
+TtsFormat = Literal["wav", "mp3", "ogg", "opus", "flac", "pcm", "aac"]
+OpenAIFormat = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["unknown_emotion"])
+    message: str = Field(examples=["unknown emotion 'joyful'; choose one of: neutral, happy"])
+
+
+class ErrorBody(BaseModel):
+    """Every error response: a stable ``code`` and a human ``message``."""
+
+    error: ErrorDetail
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    text = {
+        400: "Invalid input: empty text, unknown emotion or voice, value out of range, "
+        "malformed JSON, unknown field",
+        404: "Not found",
+        413: "Text longer than the configured limit, or body too large",
+        415: "Content-Type is not application/json",
+        503: "Overloaded (queue full) or not ready; retry after `Retry-After` seconds",
+        504: "Synthesis timed out",
+    }
+    return {s: {"model": ErrorBody, "description": text[s]} for s in statuses}
+
+
+SYNTH_ERRORS = _errors(400, 413, 415, 503, 504)
+
+
+class Voice(_Strict):
+    """Our synthesis controls, shared by every synthesis request."""
+
+    emotion: str = Field("neutral", description="neutral, happy, sad, angry, fear, surprise, "
+                         "disgust (see GET /voices)", examples=["happy"])  # fmt: skip
+    intensity: float = Field(1.0, ge=0.0, le=2.0, description="Emotion strength (0 = neutral).")
+    speed: float = Field(1.0, ge=SPEED_RANGE[0], le=SPEED_RANGE[1], description="> 1 is faster.")
+    pitch: float = Field(0.0, ge=PITCH_RANGE[0], le=PITCH_RANGE[1], description="Semitones.")
+    volume: float = Field(0.0, ge=VOLUME_RANGE[0], le=VOLUME_RANGE[1], description="Gain in dB.")
+    voice: str | None = Field(None, description="Voice id (GET /voices); default: baker.")
+    sample_rate: int | None = Field(
+        None, description="8000, 16000, 22050, 24000, 44100 or 48000; default: the voice's."
+    )
+
+    def params(self) -> SynthesisParams:
+        return SynthesisParams(self.emotion, self.intensity, self.speed, self.pitch, self.volume)
+
+
+class TtsRequest(Voice):
+    """``POST /tts``: the original design's API."""
+
+    text: str = Field(description="Text to speak (Chinese; digits, dates, English letters "
+                      "are read out).", examples=["欢迎使用多地域语音合成服务"])  # fmt: skip
+    format: TtsFormat = "wav"
+    ssml: bool = Field(False, description="The text is SSML.")
+    timestamps: bool = Field(False, description="Include per-character timestamps.")
+    return_: Literal["base64", "url"] = Field(
+        "base64",
+        alias="return",
+        description='"base64": audio in the JSON; "url": a link to /audio/<id>.<ext>.',
+    )
+    stream: bool = Field(
+        False,
+        description="Answer with the audio itself, chunked, as each sentence is ready "
+        "(instead of JSON).",
+    )
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class TtsQuery(Voice):
+    """``GET /tts``: the same controls as query parameters; the answer is the audio."""
+
+    text: str = Field(description="Text to speak.")
+    format: TtsFormat = "mp3"
+    ssml: bool = False
+    stream: bool = False
+
+
+class CharTimeModel(BaseModel):
+    char: str
+    start: float
+    end: float
+    source: list[int] = Field(description="[start, end) of the input characters it came from")
+
+
+class TtsResponse(BaseModel):
+    audio: str | None = Field(None, description="Base64 audio (when return = base64).")
+    url: str | None = Field(None, description="Download path (when return = url).")
+    expires_in: int | None = Field(None, description="Seconds the url stays valid.")
+    format: str
+    sample_rate: int
+    duration: float = Field(description="Seconds.")
+    emotion: str
+    voice: str
+    timestamps: list[CharTimeModel] | None = None
+
+
+class SpeechRequest(_Strict):
+    """``POST /v1/audio/speech``: OpenAI's request, plus our ``emotion`` and friends."""
+
+    model: str = Field(examples=["tts-1"], description="tts-1, tts-1-hd, gpt-4o-mini-tts or "
+                       "hanvoice: all use the voice named by `voice`.")  # fmt: skip
+    input: str = Field(examples=["你好，欢迎光临。"])
+    voice: str = Field(
+        examples=["alloy"],
+        description="OpenAI names (alloy, echo, fable, onyx, nova, shimmer, ...) map to our "
+        "voices; our ids work too.",
+    )
+    instructions: str | None = Field(None, description="Accepted for compatibility; ignored "
+                                     "(use `emotion`).")  # fmt: skip
+    response_format: OpenAIFormat = "mp3"
+    speed: float = Field(1.0, ge=SPEED_RANGE[0], le=SPEED_RANGE[1],
+                         description="OpenAI allows 0.25-4.0; this voice 0.5-2.0.")  # fmt: skip
+    stream_format: Literal["audio"] = "audio"
+    stream: bool = Field(False, description="Extension: send audio as it is made.")
+    emotion: str = Field("neutral", description="Extension: the emotion.")
+    intensity: float = Field(1.0, ge=0.0, le=2.0, description="Extension: emotion strength.")
+    pitch: float = Field(0.0, ge=PITCH_RANGE[0], le=PITCH_RANGE[1], description="Extension.")
+    volume: float = Field(0.0, ge=VOLUME_RANGE[0], le=VOLUME_RANGE[1], description="Extension.")
+    sample_rate: int | None = Field(None, description="Extension: output rate.")
+
+    def params(self) -> SynthesisParams:
+        return SynthesisParams(self.emotion, self.intensity, self.speed, self.pitch, self.volume)
+
+
+class Model(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Model]
+
+
+class VoiceModel(BaseModel):
+    id: str
+    name: str
+    engine: str
+    language: str
+    gender: str
+    sample_rate: int
+    emotions: list[str]
+    speed_class: str
+    model_id: str
+    model_sha256: str
+    description: str
+
+
+class VoiceList(BaseModel):
+    voices: list[VoiceModel]
+    default: str
+    openai_voices: dict[str, str] = Field(description="OpenAI voice name -> our voice id")
+
+
+class Health(BaseModel):
+    status: Literal["ok", "starting", "failed"]
+    model_loaded: bool
+    voices: list[str]
+
+
+class Ready(BaseModel):
+    ready: bool
+    status: Literal["ready", "starting", "draining", "overloaded"]
+    inflight: int
+    capacity: int
+
+
+class Version(BaseModel):
+    version: str
+    build: str
+    commit: str
+    engine: str
+    model_id: str
+    model_sha256: str
+    region: str
+    config_version: str
+    voices: dict[str, str] = Field(description="voice id -> model SHA-256")

@@ -1,0 +1,280 @@
+"""The one way every route synthesizes: a validated request in, audio bytes or a stream out.
+
+``POST /tts``, ``GET /tts``, ``POST /v1/audio/speech`` and ``/ws/tts`` all call
+:class:`SynthesisService` (found on ``app.state.synthesis``). A cache wraps it by providing
+the same two methods (``synthesize`` and ``stream``) and replacing ``app.state.synthesis``;
+:meth:`SynthesisRequest.key` is a stable identity of the output for such a cache.
+
+Cheap checks (length, ranges, emotion, voice, format) run on the event loop before a worker
+slot is taken, so bad input gets its 4xx even when the node is overloaded. Everything that
+costs CPU (text analysis, inference, encoding) runs in the :class:`WorkerPool`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from hanvoice.audio.encode import Format, check_sample_rate, resample
+from hanvoice.config import Settings
+from hanvoice.errors import EmptyText, TextTooLong, VoiceNotFound
+from hanvoice.service.codecs import StreamEncoder, encode_audio, resolve_format
+from hanvoice.service.errors import RequestTimeout
+from hanvoice.service.metrics import Metrics
+from hanvoice.service.streaming import split_first_clause
+from hanvoice.service.workers import Cancelled, WorkerPool
+from hanvoice.synth import CharTime, Chunk, SynthesisParams, Synthesizer
+from hanvoice.text import Utterance
+from hanvoice.voices import VoiceCatalog
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SynthesisRequest:
+    """What to say and how, after the route has parsed its own request shape."""
+
+    text: str
+    params: SynthesisParams = field(default_factory=SynthesisParams)
+    voice: str | None = None
+    """``None`` = the configured default voice."""
+    format: str = "wav"
+    sample_rate: int | None = None
+    """``None`` = the voice's own rate."""
+    ssml: bool = False
+
+    def key(self, model_sha256: str) -> str:
+        """Hex SHA-256 identifying the audio this request produces with that model."""
+        data = asdict(self)
+        data["params"] = asdict(self.params)
+        data["model"] = model_sha256
+        blob = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AudioResult:
+    data: bytes
+    format: Format
+    sample_rate: int
+    duration: float
+    voice: str
+    emotion: str
+    timestamps: tuple[CharTime, ...] = ()
+    normalized: str = ""
+    model_sha256: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPiece:
+    """Encoded bytes for one stretch of audio (maybe empty while an encoder buffers)."""
+
+    data: bytes
+    duration: float = 0.0
+    timestamps: tuple[CharTime, ...] = ()
+
+
+class AudioStream:
+    """Audio arriving piece by piece. Iterate it once; always ``aclose()`` it (releases the
+    worker slot even if it was never iterated)."""
+
+    def __init__(
+        self,
+        fmt: Format,
+        sample_rate: int,
+        voice: str,
+        emotion: str,
+        pieces: AsyncIterator[StreamPiece],
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
+        self.format = fmt
+        self.sample_rate = sample_rate
+        self.voice = voice
+        self.emotion = emotion
+        self._pieces = pieces
+        self._on_close = on_close
+
+    @classmethod
+    def of(cls, result: AudioResult) -> AudioStream:
+        """A stream of audio that already exists (a cache hit)."""
+
+        async def one() -> AsyncIterator[StreamPiece]:
+            yield StreamPiece(result.data, result.duration, result.timestamps)
+
+        return cls(result.format, result.sample_rate, result.voice, result.emotion, one())
+
+    def __aiter__(self) -> AsyncIterator[StreamPiece]:
+        return self._pieces
+
+    async def aclose(self) -> None:
+        try:
+            aclose = getattr(self._pieces, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        finally:
+            if self._on_close is not None:
+                self._on_close()
+                self._on_close = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    voice: Synthesizer
+    params: SynthesisParams
+    fmt: Format
+    rate: int
+    text: str
+    ssml: bool
+
+
+class SynthesisService:
+    def __init__(
+        self, catalog: VoiceCatalog, pool: WorkerPool, settings: Settings, metrics: Metrics
+    ) -> None:
+        self.catalog = catalog
+        self.pool = pool
+        self.settings = settings
+        """Read on every call: replace it to change limits without a restart."""
+        self.metrics = metrics
+
+    # --- checks on the event loop -------------------------------------------------------
+    def voice(self, voice_id: str | None) -> Synthesizer:
+        vid = voice_id or self.settings.default_voice
+        if vid not in self.catalog.configs:
+            raise VoiceNotFound(f"unknown voice {vid!r}; available: {', '.join(self.catalog.ids)}")
+        return self.catalog.get(vid)
+
+    def plan(self, req: SynthesisRequest) -> _Plan:
+        """Validate everything that needs no CPU; raise the client's error."""
+        limit = self.settings.max_text_chars
+        if len(req.text) > limit:
+            raise TextTooLong(f"text has {len(req.text)} characters; the limit is {limit}")
+        if not req.text.strip():
+            raise EmptyText("text is empty")
+        voice = self.voice(req.voice)
+        params = req.params.validated(voice.presets, self.settings.allowed_emotions or None)
+        rate = check_sample_rate(req.sample_rate) if req.sample_rate else voice.sample_rate
+        fmt = resolve_format(req.format, rate)
+        return _Plan(voice, params, fmt, rate, req.text, req.ssml)
+
+    # --- whole responses ----------------------------------------------------------------
+    async def synthesize(self, req: SynthesisRequest) -> AudioResult:
+        plan = self.plan(req)
+        start = time.perf_counter()
+        async with self.pool.slot():
+            try:
+                async with asyncio.timeout(self.settings.request_timeout):
+                    result = await self.pool.run(lambda cancel: self._whole(plan, cancel))
+            except TimeoutError:
+                raise RequestTimeout(
+                    f"synthesis took longer than {self.settings.request_timeout:g} s"
+                ) from None
+        self._count(plan, result.duration, time.perf_counter() - start)
+        return result
+
+    def _whole(self, plan: _Plan, cancel: threading.Event) -> AudioResult:
+        utt = plan.voice.analyze(plan.text, ssml=plan.ssml)
+        parts: list[np.ndarray] = []
+        stamps: list[CharTime] = []
+        for chunk in self._chunks(plan, utt, split=False):
+            if cancel.is_set():
+                raise Cancelled()
+            parts.append(chunk.audio)
+            stamps.extend(chunk.timestamps)
+        audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+        audio = resample(audio, plan.voice.sample_rate, plan.rate)
+        return AudioResult(
+            data=encode_audio(audio, plan.rate, plan.fmt),
+            format=plan.fmt,
+            sample_rate=plan.rate,
+            duration=audio.size / plan.rate,
+            voice=plan.voice.info.id,
+            emotion=plan.params.emotion,
+            timestamps=tuple(stamps),
+            normalized=utt.normalized,
+            model_sha256=plan.voice.info.model_sha256,
+        )
+
+    def _chunks(self, plan: _Plan, utt: Utterance, *, split: bool) -> Iterator[Chunk]:
+        if split and self.settings.stream_first_clause:
+            utt = split_first_clause(utt)
+        return plan.voice.stream(
+            utt, plan.params, allowed_emotions=self.settings.allowed_emotions or None
+        )
+
+    # --- streams ------------------------------------------------------------------------
+    async def stream(self, req: SynthesisRequest) -> AudioStream:
+        """Validate, take a worker slot and analyze the text; the audio comes on iteration.
+
+        Errors in the input surface here (before any response header is sent)."""
+        plan = self.plan(req)
+        self.pool.try_acquire()
+        try:
+            utt = await self.pool.run(lambda _: plan.voice.analyze(plan.text, ssml=plan.ssml))
+        except BaseException:
+            self.pool.release()
+            raise
+        return AudioStream(
+            plan.fmt,
+            plan.rate,
+            plan.voice.info.id,
+            plan.params.emotion,
+            self._pieces(plan, utt),
+            on_close=self.pool.release,
+        )
+
+    async def _pieces(self, plan: _Plan, utt: Utterance) -> AsyncIterator[StreamPiece]:
+        start = time.perf_counter()
+        deadline = start + self.settings.request_timeout
+        encoder = StreamEncoder(plan.fmt, plan.rate)
+        chunks = self._chunks(plan, utt, split=True)
+        seconds = 0.0
+
+        def step(cancel: threading.Event) -> StreamPiece | None:
+            chunk = next(chunks, None)
+            if chunk is None:
+                return None
+            audio = resample(chunk.audio, chunk.sample_rate, plan.rate)
+            return StreamPiece(encoder.write(audio), chunk.duration, chunk.timestamps)
+
+        while True:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise RequestTimeout(
+                    f"synthesis took longer than {self.settings.request_timeout:g} s"
+                )
+            async with asyncio.timeout(left):
+                piece = await self.pool.run(step)
+            if piece is None:
+                break
+            seconds += piece.duration
+            yield piece
+        tail = await self.pool.run(lambda _: encoder.finish())
+        if tail:
+            yield StreamPiece(tail)
+        self._count(plan, seconds, time.perf_counter() - start)
+
+    def _count(self, plan: _Plan, audio_seconds: float, elapsed: float) -> None:
+        m = self.metrics
+        vid = plan.voice.info.id
+        m.synthesis_seconds.labels(vid, plan.fmt.name).observe(elapsed)
+        m.audio_seconds.labels(vid).inc(audio_seconds)
+        m.characters.labels(vid).inc(len(plan.text))
+        m.syntheses.labels(plan.params.emotion, plan.fmt.name).inc()
+
+
+class Synthesis(Protocol):
+    """What routes need; :class:`SynthesisService` and any cache wrapping it provide it."""
+
+    async def synthesize(self, req: SynthesisRequest) -> AudioResult: ...
+
+    async def stream(self, req: SynthesisRequest) -> AudioStream: ...
