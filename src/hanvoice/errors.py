@@ -106,26 +106,30 @@ class Degraded(Overloaded):
     code = "degraded"
 
 
-class Unauthorized(HanvoiceError):
+class _WithHeaders(HanvoiceError):
+    """An error whose HTTP answer carries headers (``WWW-Authenticate``, ``Retry-After``)."""
+
+    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.headers = dict(headers or {})
+
+
+class Unauthorized(_WithHeaders):
     """No credential, or one that is not valid (bad signature, expired, unknown key)."""
 
     code = "unauthorized"
     client_error = True
 
 
-class Forbidden(HanvoiceError):
+class Forbidden(_WithHeaders):
     """A valid credential without the scope this route needs."""
 
     code = "forbidden"
     client_error = True
 
 
-class RateLimited(HanvoiceError):
-    """Too many requests for this key, subject or client address."""
+class RateLimited(_WithHeaders):
+    """Too many requests for this key, subject or client address; headers say when to retry."""
 
     code = "rate_limited"
     client_error = True
-
-    def __init__(self, message: str, retry_after: float = 1.0) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
