@@ -26,10 +26,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -145,6 +145,89 @@ class Settings(BaseSettings):
     web_page: bool = True
     """Serve the web page at ``/``."""
 
+    # --- audio cache (see README, "Production settings") ------------------------------------
+    cache_enabled: bool = True
+    """Answer repeated requests from the audio cache (dynamic)."""
+    cache_ttl: int = Field(86400, ge=1)
+    """Seconds a cached response is kept (dynamic; applies to entries stored from then on)."""
+    cache_memory_bytes: int = Field(128 * 1024 * 1024, ge=0)
+    """Budget of the in-process LRU tier in bytes; 0 turns that tier off."""
+    cache_max_entry_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    """Responses larger than this are not cached (in memory: also at most a quarter of
+    ``cache_memory_bytes``), so one long text cannot evict every greeting."""
+    redis_url: str | None = None
+    """Redis shared by the replicas of a region, for the cache tier and the rate-limit counters
+    (``redis://host:6379/0``). Unset: memory only, limits counted per process."""
+    redis_timeout: float = Field(0.25, gt=0, le=10)
+    """Socket timeout of each Redis call; a Redis slower than this is bypassed for a while
+    (circuit breaker) instead of slowing every request down."""
+
+    # --- auth ------------------------------------------------------------------------------
+    api_keys: SecretStr | None = None
+    """Comma list of API keys, or of ``sha256:<hex>`` digests of keys. Setting any API key
+    or JWT key turns authentication on; it is off by default."""
+    api_keys_file: Path | None = None
+    """File of key digests, one ``sha256:<hex> [name] [scope,scope]`` per line."""
+    jwt_secret: SecretStr | None = None
+    """Shared secret (32 bytes or more) for HS256 bearer JWTs."""
+    jwt_public_key: str | None = None
+    """PEM public key, or the path of a PEM file, for RS256 (RSA) or ES256 (P-256) JWTs."""
+    jwt_audience: str | None = None
+    """Required ``aud`` of JWTs (unset: tokens must carry no audience)."""
+    jwt_issuer: str | None = None
+    """Required ``iss`` of JWTs (unset: not checked)."""
+    jwt_leeway: float = Field(30.0, ge=0, le=600)
+    """Seconds of clock skew tolerated on ``exp`` and ``nbf``."""
+    scope_synthesize: str = "tts"
+    """Scope (JWT ``scope``/``scp``, or key-file column) needed by synthesis routes."""
+    scope_admin: str = "admin"
+    """Scope needed by ``/admin/...`` (and ``/metrics`` with ``metrics_auth``)."""
+    metrics_auth: bool = False
+    """Require the admin scope on ``/metrics`` (when auth is on)."""
+
+    # --- rate limits -----------------------------------------------------------------------
+    rate_limit: str = ""
+    """Limits per API key / JWT subject, else per client address, e.g. ``100/hour;5/second``
+    (dynamic); empty = none. Counted in Redis when ``redis_url`` is set."""
+    rate_limit_strategy: Literal["moving-window", "fixed-window", "sliding-window-counter"] = (
+        "moving-window"
+    )
+    """How requests are counted (the ``limits`` library's strategies)."""
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    """Addresses or CIDR networks of our own proxies; ``X-Forwarded-For`` is believed only
+    from them (comma list)."""
+
+    # --- content filter --------------------------------------------------------------------
+    filter_words_file: Path | None = None
+    """Word list: YAML ``{category: [word, ...]}`` or text ``category<TAB>word`` lines;
+    re-read when it changes."""
+    filter_words: dict[str, list[str]] = Field(default_factory=dict)
+    """More words by category, typically from etcd (dynamic)."""
+    filter_policy: Literal["reject", "mask"] = "reject"
+    """``reject``: 422 naming the category; ``mask``: the words are replaced (dynamic)."""
+    filter_mask: str = Field("*", min_length=1, max_length=4)
+    """What each masked character becomes (silent in speech)."""
+
+    # --- logs ------------------------------------------------------------------------------
+    log_format: Literal["json", "text"] = "json"
+    """One JSON object per line (``json``) or plain text for a person at a terminal."""
+    log_text: bool = False
+    """Put the raw input text in the access log (off: only its length)."""
+
+    # --- config center and degrade mode ----------------------------------------------------
+    etcd_endpoints: Annotated[tuple[str, ...], NoDecode] = ()
+    """etcd v3 endpoints (comma list of ``http://host:2379``); set to follow ``etcd_prefix``."""
+    etcd_prefix: str = "/hanvoice/config/"
+    """Key prefix watched in etcd; each key below it is one dynamic setting (YAML value)."""
+    etcd_timeout: float = Field(1.0, gt=0, le=30)
+    """Seconds per etcd request."""
+    etcd_poll_interval: float = Field(2.0, gt=0, le=300)
+    """Seconds between full reads of the prefix (heartbeat and safety net for the watch)."""
+    config_poll_interval: float = Field(1.0, gt=0, le=300)
+    """Seconds between checks of the config file and word list for changes."""
+    degrade: bool = False
+    """Read-only mode (dynamic): serve cached audio only; misses get 503 + ``Retry-After``."""
+
     # --- identity (shown by /version; compared across regions by ``hanvoice fleet``) -------
     build: str = "dev"
     """Image tag or build name."""
@@ -164,6 +247,28 @@ class Settings(BaseSettings):
             v = [p for p in v.replace(";", ",").split(",")]
         if isinstance(v, list | tuple):
             return tuple(str(p).strip().lower() for p in v if str(p).strip())
+        return v
+
+    @field_validator("trusted_proxies", "etcd_endpoints", mode="before")
+    @classmethod
+    def _comma_list(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = v.split(",")
+        if isinstance(v, list | tuple):
+            return tuple(str(p).strip() for p in v if str(p).strip())
+        return v
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit(cls, v: str) -> str:
+        from limits import parse_many
+
+        v = v.strip()
+        if v:
+            try:
+                parse_many(v)
+            except ValueError:
+                raise ValueError("write limits like '100/hour;5/second'") from None
         return v
 
     @field_validator("log_level")
