@@ -12,6 +12,7 @@ from hanvoice.errors import VoiceNotFound
 _BUILTIN = {
     "fastspeech2": "hanvoice.engines.fastspeech2:FastSpeech2Engine",
     "sambert": "hanvoice.engines.sambert:SambertEngine",
+    "mellotron": "hanvoice.engines.mellotron:MellotronEngine",
 }
 
 __all__ = [
