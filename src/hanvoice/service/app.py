@@ -27,7 +27,7 @@ from fastapi.staticfiles import StaticFiles
 
 from hanvoice import __version__
 from hanvoice.config import Settings
-from hanvoice.service import errors
+from hanvoice.service import errors, production
 from hanvoice.service.audio_store import AudioStore
 from hanvoice.service.lifecycle import Lifecycle, Phase
 from hanvoice.service.metrics import Metrics
@@ -65,12 +65,13 @@ def load_catalog(settings: Settings) -> VoiceCatalog:
 def create_app(settings: Settings | None = None, extensions: Sequence[Extension] = ()) -> FastAPI:
     settings = settings or Settings.load()
     metrics = Metrics()
+    exts = list(extensions)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             await _start(app, settings, metrics, stack)
-            for ext in extensions:
+            for ext in exts:
                 await stack.enter_async_context(ext(app))
             warm = asyncio.create_task(_warm_up(app))
             try:
@@ -94,6 +95,8 @@ def create_app(settings: Settings | None = None, extensions: Sequence[Extension]
         app.mount("/static", StaticFiles(directory=web_dir()), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=metrics)
+    # cache, auth, rate limits, filter, JSON access log, hot reload (issue 5)
+    exts.append(production.install(app, settings))
     return app
 
 

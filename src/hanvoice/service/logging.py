@@ -30,7 +30,7 @@ from hanvoice.service.clientip import Network, client_ip
 
 ACCESS_LOGGER = "hanvoice.access"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_STD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_STD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
 @dataclass(slots=True)

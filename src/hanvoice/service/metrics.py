@@ -19,8 +19,8 @@ class Metrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
-            "hanvoice_requests", "HTTP requests by route and status.",
-            ["route", "method", "status"], registry=r,
+            "hanvoice_requests", "HTTP requests by route, status and emotion (synthesis).",
+            ["route", "method", "status", "emotion"], registry=r,
         )  # fmt: skip
         self.request_seconds = Histogram(
             "hanvoice_request_duration_seconds", "Time to the end of the response, by route.",

@@ -44,7 +44,9 @@ class RequestMetrics:
         finally:
             route = route_of(scope)
             m = self.metrics
-            m.requests.labels(route, scope.get("method", ""), str(status)).inc()
+            entry = scope.get("state", {}).get("request_log")  # filled by the synthesis
+            emotion = getattr(entry, "emotion", None) or ""
+            m.requests.labels(route, scope.get("method", ""), str(status), emotion).inc()
             m.request_seconds.labels(route).observe(time.perf_counter() - start)
 
 

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from hanvoice.config import Settings
 from hanvoice.service.app import create_app
+from hanvoice.service.logging import configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +53,16 @@ class DrainingServer(uvicorn.Server):
 
 
 def run(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # one JSON object per line on stderr for every logger, uvicorn's included (issue 5)
+    configure_logging(settings.log_level, settings.log_format)
     app = create_app(settings)
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=None,
+        access_log=False,
         timeout_graceful_shutdown=max(5, int(settings.drain_timeout)),
         ws="websockets-sansio",
     )
