@@ -1,23 +1,33 @@
-"""Front end entry point (a first, simple version; see issue #3 for the full one).
+"""The front end: any Unicode text (or SSML) -> an :class:`Utterance` of pinyin tokens.
 
-It normalizes width, reads digits one by one, spells Latin letters, converts to pinyin with
-pypinyin's phrase dictionary, marks word boundaries from jieba and splits into segments
-that fit the acoustic model.
+Stages: SSML runs (``ssml.py``) -> clean-up (width, traditional -> simplified, emoji out;
+``cleanup.py``) -> normalization by category (``normalize/``) -> words and pinyin with
+polyphones, erhua and tone sandhi (``g2p.py``) -> prosodic breaks (``prosody.py``) ->
+sentences and segments that fit the acoustic model (``sentences.py``).
+
+It never raises on odd input: what it cannot read it drops and reports in
+``Utterance.warnings``. It raises only for input the caller must fix: invalid SSML
+(:class:`~hanvoice.errors.SSMLError`, saying where) and text over ``max_chars``
+(:class:`~hanvoice.errors.TextTooLong`).
 """
 
 from __future__ import annotations
 
-import re
+import logging
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from hanvoice.errors import TextTooLong
-from hanvoice.text.types import Break, Segment, Style, Token, Utterance
+from hanvoice.text import g2p, prosody, sentences
+from hanvoice.text import ssml as markup
+from hanvoice.text.buffer import Buffer, Piece
+from hanvoice.text.cleanup import clean
+from hanvoice.text.lexicon import Lexicon, bundled, load_user
+from hanvoice.text.normalize import normalize, say_as
+from hanvoice.text.types import Style, Token, Utterance
 
-_DIGITS = "零一二三四五六七八九"
-_SENTENCE_END = set("。！？!?；;\n")
-_CLAUSE = set("，,、：:")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,121 +42,148 @@ class FrontendConfig:
     lossy encoders from clipping the final syllable). Engines already end each segment with
     their own short natural pause (the bundled voice: 0.1-0.3 s)."""
     clause_pause: float = 0.0
-    paragraph_pause: float = 0.25
+    """Silence after a segment cut out of a sentence too long for one segment."""
+    paragraph_pause: float = 0.5
+    """Silence after a line break (a paragraph), instead of ``sentence_pause``."""
     user_lexicon: Path | None = None
+    """A deployment's own word readings (``word<TAB>hang2 zhang3``), over the bundled ones."""
 
 
 class Frontend:
+    """Thread-safe: it holds only read-only tables (loaded lazily, once per process)."""
+
     def __init__(self, config: FrontendConfig | None = None) -> None:
         self.config = config or FrontendConfig()
+        self._user = load_user(self.config.user_lexicon) if self.config.user_lexicon else None
+
+    @property
+    def lexicon(self) -> Lexicon:
+        return self._user.over(bundled()) if self._user else bundled()
+
+    def warm(self) -> None:
+        """Load the word segmenter and tables now instead of on the first call."""
+        g2p.warm()
+        self.analyze("你好，2026年。")
 
     def analyze(self, text: str, *, ssml: bool = False, style: Style | None = None) -> Utterance:
         cfg = self.config
         if cfg.max_chars and len(text) > cfg.max_chars:
             raise TextTooLong(f"text has {len(text)} characters; the limit is {cfg.max_chars}")
-        chars, sources = _normalize(text)
-        normalized = "".join(chars)
-        tokens = _tokens(normalized, sources)
-        segments = _segment(tokens, cfg, style or Style())
-        sentences = tuple(s for s in re.split(r"(?<=[。！？!?；;\n])", normalized) if s.strip())
-        return Utterance(text, normalized, tuple(tokens), segments, sentences)
-
-
-def _normalize(text: str) -> tuple[list[str], list[tuple[int, int]]]:
-    chars: list[str] = []
-    sources: list[tuple[int, int]] = []
-    for i, ch in enumerate(text):
-        for c in unicodedata.normalize("NFKC", ch):
-            if c.isdigit() and c in "0123456789":
-                c = _DIGITS[int(c)]
-            cat = unicodedata.category(c)
-            if cat.startswith("C") and c != "\n":
-                continue
-            if cat == "So":
-                continue
-            chars.append(c)
-            sources.append((i, i + 1))
-    return chars, sources
-
-
-def _tokens(normalized: str, sources: list[tuple[int, int]]) -> list[Token]:
-    import jieba
-    from pypinyin import Style as PyStyle
-    from pypinyin import pinyin
-
-    jieba.setLogLevel(60)
-    out: list[Token] = []
-    pos = 0
-    for word in jieba.cut(normalized, HMM=False):
-        if re.fullmatch(r"[\u4e00-\u9fff]+", word):
-            pys = [p[0] for p in pinyin(word, style=PyStyle.TONE3, neutral_tone_with_five=True)]
-        elif re.fullmatch(r"[A-Za-z]+", word):
-            pys = [_LETTERS.get(c.upper()) for c in word]  # type: ignore[misc]
+        base = style or Style()
+        warnings: list[str] = []
+        if ssml:
+            items, ssml_warnings = ssml_parse(text)
+            warnings += ssml_warnings
         else:
-            pys = [None] * len(word)
-        for j, (c, p) in enumerate(zip(word, pys, strict=True)):
-            last = j == len(word) - 1
-            boundary = Break.NONE
-            if last:
-                boundary = Break.WORD
-            out.append(Token(c, p, sources[pos + j], boundary))
-        pos += len(word)
-    # punctuation strengthens the break of the spoken token before it
-    for i, t in enumerate(out):
-        if t.char in _CLAUSE or t.char in _SENTENCE_END:
-            level = Break.SENTENCE if t.char in _SENTENCE_END else Break.CLAUSE
-            for k in range(i - 1, -1, -1):
-                if out[k].spoken:
-                    if out[k].boundary < level:
-                        out[k] = Token(out[k].char, out[k].pinyin, out[k].source, level)
-                    break
-    return out
+            items = [markup.Run(text, [(i, i + 1) for i in range(len(text))], Style())]
+        buf = Buffer("")
+        styles: list[int] = []
+        style_table: list[Style] = []
+        pauses: dict[int, float] = {}
+        for item in items:
+            if isinstance(item, markup.Pause):
+                pauses[len(buf)] = pauses.get(len(buf), 0.0) + item.seconds
+                continue
+            part = self._run(item, warnings)
+            run_style = item.style.over(base)
+            if run_style not in style_table:
+                style_table.append(run_style)
+            styles += [style_table.index(run_style)] * len(part)
+            buf.extend(part)
+        if not style_table:
+            style_table.append(base)
+        normalized = buf.text
+        words = g2p.segment(normalized)
+        pinyin = g2p.to_pinyin(normalized, buf.readings, words, self.lexicon, warnings)
+        _unreadable(normalized, pinyin, buf.readings, warnings)
+        breaks = prosody.boundaries(normalized, words, pinyin)
+        tokens = tuple(
+            Token(c, p, src, b)
+            for c, p, src, b in zip(normalized, pinyin, buf.sources, breaks, strict=True)
+        )
+        layout = sentences.Layout(
+            styles,
+            style_table,
+            pauses,
+            frozenset(i for i, c in enumerate(normalized) if c == "\n"),
+        )
+        segments = sentences.segments(
+            tokens,
+            layout,
+            max_syllables=cfg.max_syllables,
+            sentence_pause=cfg.sentence_pause,
+            clause_pause=cfg.clause_pause,
+            paragraph_pause=cfg.paragraph_pause,
+        )
+        spans = sentences.sentence_spans(tokens)
+        said = tuple(
+            s for s in ("".join(t.char for t in tokens[a:b]).strip() for a, b in spans) if s
+        )
+        for w in warnings:
+            log.info("front end: %s", w)
+        return Utterance(text, normalized, tokens, segments, said, tuple(warnings))
+
+    def _run(self, run: markup.Run, warnings: list[str]) -> Buffer:
+        if run.mode == "sub":
+            span = run.span
+            buf = Buffer(run.arg, [span] * len(run.arg))
+            cleaned, w = clean(buf.text)
+            warnings += w
+            cleaned.sources = [span] * len(cleaned)
+            normalize(cleaned)
+            return cleaned
+        buf, w = clean(run.text)
+        warnings += w
+        buf.sources = [run.sources[a] for a, _ in buf.sources]
+        if run.mode == "phoneme":
+            return _phoneme(buf, run.arg, warnings)
+        if run.mode == "say-as":
+            say_as.apply(run.arg, buf)
+            return buf
+        normalize(buf)
+        return buf
 
 
-def _segment(tokens: list[Token], cfg: FrontendConfig, style: Style) -> tuple[Segment, ...]:
-    segments: list[Segment] = []
-    start = 0
-    syll = 0
-    last_clause = -1
-    i = 0
-    while i < len(tokens):
-        t = tokens[i]
-        if t.pinyin:
-            syll += len(t.pinyin.split())
-        if t.boundary >= Break.CLAUSE:
-            last_clause = i
-        end_here = t.boundary == Break.SENTENCE
-        if not end_here and syll > cfg.max_syllables:
-            cut = last_clause if last_clause >= start else _last_word(tokens, start, i)
-            segments.append(Segment(tuple(tokens[start : cut + 1]), start, cfg.clause_pause, style))
-            start = cut + 1
-            syll = sum(len(x.pinyin.split()) for x in tokens[start : i + 1] if x.pinyin)
-            i += 1
-            continue
-        if end_here:
-            j = i + 1
-            while j < len(tokens) and not tokens[j].spoken:
-                j += 1
-            segments.append(Segment(tuple(tokens[start:j]), start, cfg.sentence_pause, style))
-            start, syll, i = j, 0, j
-            continue
-        i += 1
-    if start < len(tokens):
-        segments.append(Segment(tuple(tokens[start:]), start, cfg.sentence_pause, style))
-    return tuple(s for s in segments if s.syllables or s.pause_after)
+def ssml_parse(text: str) -> tuple[list[markup.Run | markup.Pause], list[str]]:
+    return markup.parse(text)
 
 
-def _last_word(tokens: list[Token], start: int, i: int) -> int:
-    for k in range(i - 1, start, -1):
-        if tokens[k].boundary >= Break.WORD:
-            return k
-    return max(start, i - 1)
+def _phoneme(buf: Buffer, ph: str, warnings: list[str]) -> Buffer:
+    """``<phoneme ph="hang2 zhang3">行长</phoneme>``: one syllable per Chinese character;
+    the syllables are given to the spoken characters in order."""
+    from hanvoice.errors import SSMLError
+
+    syllables = ph.replace(",", " ").split()
+    for s in syllables:
+        if g2p.fit_syllable(s) is None:
+            raise SSMLError(f"invalid SSML: <phoneme ph={ph!r}>: {s!r} is not a pinyin syllable")
+    targets = [
+        i for i, c in enumerate(buf.chars) if not c.isspace() and unicodedata.category(c)[0] in "LN"
+    ]
+    if len(targets) != len(syllables):
+        raise SSMLError(
+            f"invalid SSML: <phoneme ph={ph!r}> has {len(syllables)} syllable(s) for "
+            f"{len(targets)} character(s) {buf.text!r}"
+        )
+    for i, s in zip(targets, syllables, strict=True):
+        buf.readings[i] = g2p.fit_syllable(s)
+    buf.claim_all()
+    del warnings
+    return buf
 
 
-_LETTERS = {
-    "A": "ei1", "B": "bi4", "C": "xi1", "D": "di4", "E": "yi4", "F": "ai2 fu5",
-    "G": "ji4", "H": "ai2 qi1", "I": "ai4", "J": "jie4", "K": "kai4", "L": "ai2 lu5",
-    "M": "ai2 mu5", "N": "en1", "O": "ou1", "P": "pi4", "Q": "kou1", "R": "a4",
-    "S": "ai2 si1", "T": "ti4", "U": "you1", "V": "wei1", "W": "da2 bu5 liu5",
-    "X": "ai2 ke4 si1", "Y": "wai4", "Z": "zei4",
-}  # fmt: skip
+def _unreadable(
+    text: str, pinyin: list[str | None], fixed: list[str | None], warnings: list[str]
+) -> None:
+    """Letters of scripts the voice cannot read (Cyrillic, kana ...) are silent: say so."""
+    lost = [
+        c
+        for c, p, f in zip(text, pinyin, fixed, strict=True)
+        if p is None and f is None and c.isalpha() and not g2p.is_hanzi(c)
+    ]
+    if lost:
+        shown = "".join(dict.fromkeys(lost))[:20]
+        warnings.append(f"cannot read {len(lost)} character(s) of other scripts: {shown}")
+
+
+__all__ = ["Frontend", "FrontendConfig", "Piece"]

@@ -1,0 +1,205 @@
+"""Characters -> pinyin with context: words, polyphones, erhua, neutral tones, sandhi.
+
+Word segmentation is jieba's (its dictionary loads once per process, lazily: ~0.6 s from
+jieba's cache file). Each word is looked up in pypinyin's phrase dictionary; then the
+bundled polyphone lexicon and context rules (``data/text/polyphones.tsv``,
+``polyphone_rules.tsv``) fix the readings pypinyin gets wrong (长江很长, 数一数, 还钱), a
+user lexicon overrides anything, 儿 after a word merges as erhua, and tone sandhi gives the
+spoken tones. Readings the voice lacks map to the nearest syllable it has.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, cast
+
+from hanvoice.text import sandhi
+from hanvoice.text.buffer import SILENT
+from hanvoice.text.lexicon import Lexicon
+from hanvoice.text.resources import rows, table, words
+
+log = logging.getLogger(__name__)
+
+_HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f〇]")
+_PINYIN = re.compile(r"^([a-zü]+?)([1-5])$")
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """A stretch of the text segmented as one word."""
+
+    start: int
+    end: int
+
+
+@cache
+def _tokenizer() -> Any:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tok = jieba.Tokenizer()
+    tok.initialize()
+    for word in words("segment_words.txt"):
+        tok.add_word(word)
+    return tok
+
+
+def warm() -> None:
+    """Load the segmenter and pinyin tables now (a service does this at start-up)."""
+    _tokenizer()
+    _pypinyin()
+
+
+@cache
+def _pypinyin() -> Any:
+    from pypinyin import Style, lazy_pinyin
+
+    def convert(word: str) -> list[str]:
+        out: list[str] = lazy_pinyin(
+            word,
+            style=Style.TONE3,
+            neutral_tone_with_five=True,
+            errors=cast(Any, lambda x: [None] * len(x)),
+        )
+        return out
+
+    return convert
+
+
+@cache
+def _rules() -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+    out = []
+    for r in rows("polyphone_rules.tsv"):
+        out.append((re.compile(r[0]), tuple(r[1].split())))
+    return tuple(out)
+
+
+def segment(text: str) -> list[Word]:
+    """jieba's words, covering ``text`` exactly."""
+    out = []
+    pos = 0
+    for w in _tokenizer().cut(text, HMM=True):
+        out.append(Word(pos, pos + len(w)))
+        pos += len(w)
+    return out
+
+
+def is_hanzi(c: str) -> bool:
+    return bool(_HANZI.match(c))
+
+
+def syllable_ok(p: str) -> bool:
+    m = _PINYIN.match(p)
+    return bool(m and m.group(1).replace("ü", "v") in words("syllables.txt"))
+
+
+def fit_syllable(p: str) -> str | None:
+    """``p`` if the voice has it, else the nearest syllable it has, else ``None``."""
+    p = p.lower().replace("ü", "v").replace("u:", "v")
+    m = _PINYIN.match(p) or re.match(r"^([a-zv]+)()$", p)
+    if not m:
+        return None
+    base, tone = m.group(1), m.group(2) or "5"
+    known = words("syllables.txt")
+    if base in known:
+        return base + tone
+    alias = table("syllable_aliases.tsv").get(base)
+    if alias and alias in known:
+        return alias + tone
+    if base.endswith("r") and base[:-1] in known:
+        return base[:-1] + tone  # an erhua spelled into the syllable: the r is dropped
+    return None
+
+
+def to_pinyin(
+    text: str,
+    fixed: Sequence[str | None],
+    words_: list[Word],
+    lexicon: Lexicon,
+    warnings: list[str],
+) -> list[str | None]:
+    """One reading per character of ``text`` (``None`` = silent)."""
+    convert = _pypinyin()
+    out: list[str | None] = [None] * len(text)
+    for w in words_:
+        chunk = text[w.start : w.end]
+        if not _HANZI.search(chunk):
+            continue
+        got = convert(chunk)
+        if len(got) != len(chunk):  # pypinyin grouped something: go char by char
+            got = [convert(c)[0] if _HANZI.match(c) else None for c in chunk]
+        for i, p in enumerate(got):
+            if p and _HANZI.match(chunk[i]):
+                out[w.start + i] = p
+    for pattern, readings in _rules():
+        for m in pattern.finditer(text):
+            for k, reading in enumerate(readings):
+                j = m.start(1) + k
+                if j < m.end(1):
+                    out[j] = reading
+    for start, end, readings in lexicon.matches(text):
+        for j, reading in zip(range(start, end), readings, strict=True):
+            out[j] = reading
+    _erhua(text, words_, out)
+    for j, f in enumerate(fixed):
+        if f is not None:
+            out[j] = f or None
+    _sandhi(text, words_, out, fixed)
+    unknown = []
+    for j, p in enumerate(out):
+        if p is None or p == "r" or (fixed[j] and " " in p):
+            continue
+        fitted = fit_syllable(p)
+        if fitted is None:
+            unknown.append(f"{text[j]}({p})")
+        out[j] = fitted
+    for j, c in enumerate(text):
+        if out[j] is None and fixed[j] is None and _HANZI.match(c):
+            unknown.append(c)
+    if unknown:
+        warnings.append("no reading for " + ", ".join(dict.fromkeys(unknown)) + "; skipped")
+    return out
+
+
+def _erhua(text: str, words_: list[Word], out: list[str | None]) -> None:
+    """儿 closing a word of two or more characters merges into the syllable before it
+    (花儿 -> hua1 + r), except in words where it is a syllable of its own (女儿, 婴儿)."""
+    exceptions = words("not_erhua.txt")
+    for w in words_:
+        word = text[w.start : w.end]
+        if (
+            len(word) >= 2
+            and word.endswith("儿")
+            and word not in exceptions
+            and out[w.end - 2] is not None
+            and out[w.end - 1] is not None
+        ):
+            out[w.end - 1] = "r"
+
+
+def _sandhi(
+    text: str, words_: list[Word], out: list[str | None], fixed: Sequence[str | None]
+) -> None:
+    sylls: list[sandhi.Syllable] = []
+    where: list[int] = []
+    sizes: list[int] = []
+    for wi, w in enumerate(words_):
+        count = 0
+        for j in range(w.start, w.end):
+            p = out[j]
+            if p is None or p == "r" or " " in p or not _PINYIN.match(p):
+                continue
+            sylls.append(sandhi.Syllable(text[j], p, wi, fixed[j] is not None))
+            where.append(j)
+            count += 1
+        sizes.append(count)
+    sandhi.apply(sylls, sizes)
+    for s, j in zip(sylls, where, strict=True):
+        out[j] = s.pinyin
+
+
+__all__ = ["SILENT", "Word", "fit_syllable", "segment", "to_pinyin", "warm"]

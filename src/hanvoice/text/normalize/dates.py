@@ -1,0 +1,133 @@
+"""Dates, times of day and clock durations.
+
+``"2026-11-24"``, ``"2026/11/24"``, ``"2026年11月24日"`` -> 二零二六年十一月二十四日;
+``"10:30"`` -> 十点三十分; ``"下午3:45"`` -> 下午三点四十五分; ``"10:30:15"`` ->
+十点三十分十五秒; ``"2020-2026年"`` -> 二零二零到二零二六年. Years are read digit by digit,
+months, days, hours and minutes as cardinals (2 o'clock is 两点).
+"""
+
+from __future__ import annotations
+
+import re
+
+from hanvoice.text.buffer import Piece, Replacement
+from hanvoice.text.normalize.numbers import cardinal, digits
+from hanvoice.text.normalize.rule import Rule
+
+_PERIODS = "上午|下午|凌晨|早上|早晨|晚上|中午|傍晚|夜里|夜间|清晨|午夜|半夜|白天|今晚|明早|今早"
+
+
+def _valid(month: int, day: int | None = None) -> bool:
+    return 1 <= month <= 12 and (day is None or 1 <= day <= 31)
+
+
+def year(s: str) -> Piece:
+    """``"2026"`` -> 二零二六 (yi1 for every 一)."""
+    return digits(s)
+
+
+def _date(m: re.Match[str]) -> Replacement:
+    y, mo, d = m.group("y"), int(m.group("m")), m.group("d")
+    if not _valid(mo, int(d) if d else None):
+        return None
+    out: list[Piece | str] = [year(y), "年", cardinal(str(mo)) + "月"]
+    if d:
+        out.append(cardinal(d) + (m.group("suffix") or "日"))
+    return out
+
+
+def _month_day(m: re.Match[str]) -> Replacement:
+    mo, d = int(m.group("m")), int(m.group("d"))
+    if not _valid(mo, d):
+        return None
+    return cardinal(str(mo)) + "月" + cardinal(str(d)) + m.group("suffix")
+
+
+def _year_range(m: re.Match[str]) -> Replacement:
+    return [year(m.group("a")), Piece("到"), year(m.group("b")), Piece(m.group("tail"))]
+
+
+def _clock(h: str, mi: str, s: str | None) -> str | None:
+    hour, minute = int(h), int(mi)
+    if hour > 24 or minute > 59 or (s is not None and int(s) > 59):
+        return None
+    out = cardinal(str(hour), liang=True) + "点"
+    if minute or s:
+        out += ("零" if 0 < minute < 10 else "") + (
+            cardinal(str(minute)) + "分" if minute else "零分"
+        )
+    if s is not None and int(s):
+        out += cardinal(str(int(s))) + "秒"
+    return out
+
+
+def _time(m: re.Match[str]) -> Replacement:
+    text = _clock(m.group("h"), m.group("mi"), m.group("s"))
+    if text is None:
+        return None
+    period = m.group("p") or ""
+    if m.group("h2") is not None:
+        second = _clock(m.group("h2"), m.group("mi2"), m.group("s2"))
+        if second is None:
+            return None
+        text += "到" + second
+    return period + text
+
+
+def rules() -> list[Rule]:
+    date_sep = r"(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?P<suffix>[日号])?"
+    date_cn = r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月(?:\s*(?P<d>\d{1,2})\s*(?P<suffix>[日号]))?"
+    clock = r"(?P<h>\d{1,2})[:：](?P<mi>\d{2})(?:[:：](?P<s>\d{2}))?"
+    clock2 = r"(?P<h2>\d{1,2})[:：](?P<mi2>\d{2})(?:[:：](?P<s2>\d{2}))?"
+    return [
+        Rule("date", re.compile(r"(?<![\d.])" + date_sep + r"(?![\d.]*\d)"), _date),
+        Rule("date", re.compile(r"(?<![\d.])" + date_cn), _date),
+        Rule(
+            "date",
+            re.compile(
+                r"(?<![\d.])(?P<y>\d{4})[-/.](?P<m>\d{1,2})(?P<d>)(?P<suffix>)(?=月|$|[^\d.\-/])"
+                r"(?<=\d)(?!\s*[-~到至]\s*\d)"
+            ),
+            lambda m: _year_month(m),
+        ),
+        Rule(
+            "year",
+            re.compile(r"(?<![\d.])(?P<a>\d{4})\s*(?:[-~～—–到至])\s*(?P<b>\d{4})\s*(?P<tail>年)"),
+            _year_range,
+        ),
+        Rule(
+            "year",
+            re.compile(r"(?<![\d.,])(?P<y>\d{4})(?=\s*年(?!代|龄|纪|级|薪|均|限|头))"),
+            lambda m: year(m.group("y")),
+        ),
+        Rule(
+            "year",
+            re.compile(r"(?<![\d.,])(?P<y>[12]\d{3})(?=\s*(?:届|级|款|版|赛季|财年))"),
+            lambda m: year(m.group("y")),
+        ),
+        Rule(
+            "date",
+            re.compile(r"(?<![\d.])(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*(?P<suffix>[日号])"),
+            _month_day,
+        ),
+        Rule(
+            "time",
+            re.compile(
+                r"(?P<p>"
+                + _PERIODS
+                + r")?\s*(?<![\d.:])"
+                + clock
+                + r"(?:\s*(?:[-~～—–]|到|至)\s*"
+                + clock2
+                + r")?(?![\d:])"
+            ),
+            _time,
+        ),
+    ]
+
+
+def _year_month(m: re.Match[str]) -> Replacement:
+    mo = int(m.group("m"))
+    if not _valid(mo) or len(m.group("m")) > 2:
+        return None
+    return [year(m.group("y")), Piece("年" + cardinal(str(mo)) + "月")]

@@ -1,0 +1,144 @@
+"""Latin letters and words, with the digits glued to them; web addresses and e-mail.
+
+Acronyms are spelled (``"CPU"`` -> C P U, each letter with its Mandarin name from
+``data/text/letters.tsv``); words and brands listed in ``data/text/english.tsv`` are read
+as words (``"WiFi"`` -> wai1 fai1); other words are spelled when short and transliterated
+syllable by syllable when long. The letters stay in the normalized text (the reader sees
+``iPhone``), each carrying its share of the syllables; a letter whose sound went to its
+neighbour is silent. ``"5G"`` -> 五G, ``"iPhone15"`` -> iPhone十五, ``"CA1234"`` ->
+CA幺二三四, ``"www.qq.com"`` -> www点qq点com, ``"a@b.cn"`` -> a艾特b点cn.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hanvoice.text.buffer import SILENT, Piece, Replacement
+from hanvoice.text.normalize.numbers import cardinal, digits
+from hanvoice.text.normalize.rule import Rule
+from hanvoice.text.normalize.translit import transliterate
+from hanvoice.text.resources import table
+
+_WORD = r"[A-Za-z]+(?:['’][A-Za-z]+)*"
+
+
+def letter_reading(c: str) -> str:
+    return table("letters.tsv")[c.upper()]
+
+
+def spell(word: str) -> Piece:
+    """``"CPU"`` -> one reading per letter (``xi1``, ``pi4``, ``you1``)."""
+    return Piece(word, [letter_reading(c) if c.isalpha() and c.isascii() else SILENT for c in word])
+
+
+def _spread(word: str, syllables: list[str]) -> Piece:
+    """Give ``syllables`` to the letters of ``word``: each syllable to the letter where its
+    share of the word starts (for timestamps); letters left over are silent."""
+    n, k = len(word), len(syllables)
+    readings: list[str | None] = [SILENT] * n
+    if k >= n:
+        for i in range(n):
+            lo, hi = i * k // n, (i + 1) * k // n
+            readings[i] = " ".join(syllables[lo:hi]) or SILENT
+    else:
+        for j, syl in enumerate(syllables):
+            readings[j * n // k] = syl
+    return Piece(word, readings)
+
+
+def _is_acronym(word: str) -> bool:
+    letters = word.replace("'", "").replace("’", "")
+    if len(letters) <= 1 or letters.isupper():
+        return True
+    if not re.search(r"[aeiouyAEIOUY]", letters):
+        return True
+    return len(letters) <= 2
+
+
+def read_word(word: str) -> Piece:
+    """One Latin word: lexicon, else spelled, else transliterated."""
+    lexicon = table("english.tsv")
+    key = word.lower().replace("’", "'")
+    if key in lexicon:
+        return _spread(word, lexicon[key].split())
+    if key.endswith("'s") and key[:-2] in lexicon:
+        return _spread(word, [*lexicon[key[:-2]].split(), "si1"])
+    if _is_acronym(word):
+        return spell(word)
+    parts = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", word)
+    if len(parts) > 1 and "".join(parts) == word:  # CamelCase: read each part
+        pieces = [read_word(p) for p in parts]
+        return Piece(word, [r for p in pieces for r in (p.readings or [])])
+    syllables = transliterate(key)
+    if not syllables or len(syllables) > len(key):
+        return spell(word)
+    return _spread(word, syllables)
+
+
+def _alnum(m: re.Match[str]) -> Replacement:
+    """A token of letters and digits (5G, iPhone15, MP3, CA1234, COVID-19)."""
+    out: list[Piece] = []
+    token = m.group(0)
+    parts = re.findall(r"[A-Za-z]+|\d+|-", token)
+    letters = sum(len(p) for p in parts if p.isalpha())
+    for p in parts:
+        if p == "-":
+            out.append(Piece("-", [SILENT]))
+        elif p.isdigit():
+            if len(p) >= 3 and letters <= 3:
+                out.append(digits(p, yao=True))  # a code: CA1234, G7 high-speed trains
+            else:
+                out.append(Piece(cardinal(p)))
+        else:
+            out.append(read_word(p))
+    return out
+
+
+def _web(m: re.Match[str]) -> Replacement:
+    """A URL or e-mail address: ``.`` -> 点, ``@`` -> 艾特, ``/`` -> 斜杠; words read."""
+    text = m.group(0)
+    text = re.sub(r"^(?:https?|ftp)://", "", text)
+    text = text.rstrip("/")
+    out: list[Piece] = []
+    for tok in re.findall(r"[A-Za-z]+|\d+|.", text):
+        if tok.isalpha():
+            out.append(read_word(tok) if tok.lower() in table("english.tsv") else _web_word(tok))
+        elif tok.isdigit():
+            out.append(digits(tok, yao=True) if len(tok) > 2 else Piece(cardinal(tok)))
+        else:
+            out.append(Piece(table("symbols_web.tsv").get(tok, "")))
+    return out
+
+
+def _web_word(tok: str) -> Piece:
+    """A word in an address: pinyin-like words (zhangsan) are read as pinyin, others as
+    words; short ones are spelled."""
+    if len(tok) <= 3:
+        return spell(tok)
+    return read_word(tok)
+
+
+def rules() -> list[Rule]:
+    return [
+        Rule(
+            "web",
+            re.compile(
+                r"(?:https?://|ftp://|www\.)[\w\-.~%/?#=&+:@]+[\w/]"
+                r"|[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+                r"|\b[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:com|cn|net|org|edu|gov|io|ai|co|me|info)\b"
+                r"(?:/[\w\-.~%/?#=&+]*)?",
+                re.ASCII,
+            ),
+            _web,
+        ),
+        Rule(
+            "alnum",
+            re.compile(
+                r"(?<![\w.])(?:[A-Za-z]+-?\d+(?:[A-Za-z]+\d*)*|\d+[A-Za-z]+(?:\d+[A-Za-z]*)*)"
+                r"(?![\w.]*\d)",
+                re.ASCII,
+            ),
+            _alnum,
+        ),
+        Rule("word", re.compile(_WORD, re.ASCII), lambda m: read_word(m.group(0))),
+    ]

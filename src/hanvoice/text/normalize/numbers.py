@@ -1,0 +1,295 @@
+"""Numbers: cardinals, decimals, fractions, percentages, negatives, ranges, ordinals,
+versions, scores and ratios, and 两 vs 二.
+
+The readers at the top (``cardinal``, ``decimal``, ``digits`` ...) are shared by the other
+categories (dates, money, units, phone). The rules at the bottom handle the number forms
+that are not tied to another category.
+
+Examples: ``"1,000,000"`` -> 一百万, ``"-3.5"`` -> 负三点五, ``"3/4"`` -> 四分之三,
+``"2个"`` -> 两个, ``"第3"`` -> 第三, ``"v2.1"`` -> v二点一, ``"3:1"`` (a score) -> 三比一.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hanvoice.text.buffer import Piece, Replacement
+from hanvoice.text.normalize.rule import Rule
+from hanvoice.text.resources import words
+
+DIGIT_CHARS = "零一二三四五六七八九"
+_UNITS = ("", "十", "百", "千")
+_GROUPS = ("", "万", "亿", "万亿")
+MAX_CARDINAL_DIGITS = 16
+"""Longer integers are read digit by digit (an ID, not a quantity)."""
+
+
+def is_liang(after: str) -> bool:
+    """Whether a 2 followed by ``after`` is read 两: before a measure word or unit listed in
+    ``data/text/liang_measures.txt`` (两个, 两公里, 两点), unless an exception listed there
+    with ``!`` follows (二年级, 二等奖)."""
+    listed = words("liang_measures.txt")
+    after = after.lstrip()
+    if any(after.startswith(w[1:]) for w in listed if w.startswith("!")):
+        return False
+    return any(after.startswith(w) for w in listed if not w.startswith("!"))
+
+
+def digits(s: str, *, yao: bool = False) -> Piece:
+    """Read a digit string one digit at a time: ``"2011"`` -> 二零一一.
+
+    With ``yao`` a 1 is read 幺 (phone numbers, room and bus numbers). Each 一 gets the fixed
+    reading ``yi1``: a digit read alone never takes the tone sandhi of 一.
+    """
+    text = "".join(("幺" if yao and c == "1" else DIGIT_CHARS[int(c)]) for c in s if c.isdigit())
+    return Piece(text, ["yi1" if c == "一" else None for c in text])
+
+
+def _group(n: int, *, leading: bool) -> str:
+    """Read 0 < n < 10000; ``leading`` means no higher group precedes it."""
+    s = f"{n:04d}" if not leading else str(n)
+    out: list[str] = []
+    zero = False
+    for i, c in enumerate(s):
+        d = int(c)
+        place = len(s) - 1 - i
+        if d == 0:
+            zero = bool(out) or not leading
+            continue
+        if zero:
+            out.append("零")
+            zero = False
+        out.append(DIGIT_CHARS[d] + _UNITS[place])
+    return "".join(out)
+
+
+def cardinal(s: str, *, liang: bool = False) -> str:
+    """Read an integer string: ``"10010"`` -> 一万零一十, ``"15"`` -> 十五.
+
+    ``liang``: the number counts something (a measure word follows), so a lone 2 and a
+    leading 2 before 百 become 两. A leading 2 before 千, 万 or 亿 is always 两 (两千, 两万).
+    """
+    s = s.lstrip("0") or "0"
+    if s == "0":
+        return "零"
+    if len(s) > MAX_CARDINAL_DIGITS:
+        return "".join(DIGIT_CHARS[int(c)] for c in s)
+    groups = []
+    rest = s
+    while rest:
+        groups.append(int(rest[-4:]))
+        rest = rest[:-4]
+    out: list[str] = []
+    pending_zero = False
+    for gi in range(len(groups) - 1, -1, -1):
+        g = groups[gi]
+        leading = not out
+        if g == 0:
+            pending_zero = bool(out)
+            continue
+        if out and (pending_zero or g < 1000):
+            out.append("零")
+        pending_zero = False
+        text = _group(g, leading=leading)
+        out.append(text + _GROUPS[gi])
+    result = "".join(out)
+    result = result.replace("零零", "零")
+    if result.startswith("一十"):
+        result = result[1:]
+    if result[0] == "二" and (
+        (len(result) > 1 and result[1] in "千万亿")
+        or (liang and (len(result) == 1 or result[1] == "百"))
+    ):
+        result = "两" + result[1:]
+    return result
+
+
+def decimal(s: str, *, liang: bool = False) -> str:
+    """``"3.14"`` -> 三点一四; ``"-0.5"`` -> 负零点五; integers go to :func:`cardinal`."""
+    sign = ""
+    if s[:1] in "-−":
+        sign, s = "负", s[1:]
+    s = s.replace(",", "")
+    whole, _, frac = s.partition(".")
+    if not frac:
+        return sign + cardinal(whole, liang=liang)
+    return sign + cardinal(whole or "0") + "点" + "".join(DIGIT_CHARS[int(c)] for c in frac)
+
+
+def number_piece(s: str, *, liang: bool = False) -> Piece:
+    """A decimal as a :class:`Piece`, with ``一`` fixed to ``yi1`` where sandhi would be
+    wrong (一点五 is yi1 dian3 wu3, not the yi4 of 一点儿)."""
+    text = decimal(s, liang=liang)
+    readings: list[str | None] = [None] * len(text)
+    for i, c in enumerate(text):
+        after = text[i + 1 : i + 2]
+        if c == "一" and (
+            after in ("点", "") or text[i - 1 : i] == "点" or i > text.find("点") >= 0
+        ):
+            readings[i] = "yi1"
+    return Piece(text, readings)
+
+
+# ------------------------------------------------------------------------------ rules
+
+NUM = r"\d+(?:,\d{3})*(?:\.\d+)?"
+_SIGNED = r"[-−]?" + NUM
+_BEFORE_NUM = r"(?<![\w.])"  # not glued to a word, a version or another number
+
+
+def _is_negative_context(text: str, start: int) -> bool:
+    """A minus sign is a sign (not a dash) at the start, after a space, an operator or an
+    opening bracket, or after Chinese text (温度-5)."""
+    if start == 0:
+        return True
+    prev = text[start - 1]
+    return prev.isspace() or prev in "(（[【=:：,，、;；<>≈~～到至为是" or not prev.isascii()
+
+
+def _fraction(m: re.Match[str]) -> Replacement:
+    num, den = m.group("num"), m.group("den")
+    if int(den) == 0:
+        return None
+    sign = "负" if m.group("sign") else ""
+    return sign + cardinal(den) + "分之" + decimal(num)
+
+
+def _percent(m: re.Match[str]) -> Replacement:
+    a = m.group("a")
+    b = m.group("b")
+    mark = m.group("mark")
+    word = "百分之" if mark in "%％" else "千分之" if mark == "‰" else "万分之"
+    sign_a = ""
+    if a[0] in "-−":
+        if not _is_negative_context(m.string, m.start()):
+            return None
+        sign_a, a = "负", a[1:]
+    out = sign_a + word + decimal(a)
+    if b:
+        out += "到" + word + decimal(b)
+    return out
+
+
+def _range(m: re.Match[str]) -> Replacement:
+    a, b = m.group("a"), m.group("b")
+    if a[0] in "-−" and not _is_negative_context(m.string, m.start()):
+        return None
+    liang = is_liang(m.string[m.end() : m.end() + 4])
+    return [number_piece(a, liang=liang), Piece("到"), number_piece(b, liang=liang)]
+
+
+def _ordinal(m: re.Match[str]) -> Replacement:
+    text = cardinal(m.group("n"))
+    return [Piece(m.group("pre")), Piece(text, ["yi1" if c == "一" else None for c in text])]
+
+
+def _score(m: re.Match[str]) -> Replacement:
+    return cardinal(m.group("a")) + "比" + cardinal(m.group("b"))
+
+
+def _signed_number(m: re.Match[str]) -> Replacement:
+    s = m.group(0)
+    if s[0] in "-−+":
+        if not _is_negative_context(m.string, m.start()):
+            return None
+        if s[0] == "+":
+            return [Piece("正"), number_piece(s[1:])]
+    liang = is_liang(m.string[m.end() : m.end() + 4])
+    whole = s.lstrip("-−").replace(",", "").partition(".")[0]
+    if (
+        "," not in s
+        and "." not in s
+        and (len(whole) > MAX_CARDINAL_DIGITS or (len(whole) > 1 and whole[0] == "0"))
+    ):
+        return digits(s)
+    return number_piece(s, liang=liang)
+
+
+def score_rule() -> Rule:
+    """``"比分3:1"`` -> 比分三比一: a colon after a score word is never a clock time."""
+    return Rule(
+        "score",
+        re.compile(
+            r"(?:(?<=比分)|(?<=比分为)|(?<=比分是)|(?<=以)|(?<=战成)|(?<=比例)|(?<=比例为)"
+            r"|(?<=比例是)|(?<=打成)|(?<=赢了)|(?<=输了)|(?<=大比分)|(?<=比)|(?<=战胜)"
+            r"|(?<=击败)|(?<=负于)|(?<=胜))\s*(?P<a>\d{1,4})\s*[:：]\s*(?P<b>\d{1,4})(?!\d)"
+        ),
+        _score,
+    )
+
+
+def version_rule() -> Rule:
+    """``"v2.1"`` -> v二点一, ``"1.2.3"`` -> 一点二点三 (runs before letters and numbers)."""
+    return Rule(
+        "version",
+        re.compile(
+            r"(?P<v>\b[vV](?:er)?\.?\s?)(?P<ver>\d+(?:\.\d+)+|\d+)\b"
+            r"|(?<![\d.])(?P<ver2>\d+\.\d+\.\d+(?:\.\d+)*)(?![\d.])"
+        ),
+        _version,
+    )
+
+
+def rules() -> list[Rule]:
+    """Rules in the order they run (after dates, times, money, units and phone numbers)."""
+    return [
+        Rule(
+            "percent",
+            re.compile(
+                _BEFORE_NUM + r"(?P<a>" + _SIGNED + r")\s*(?:%|％)?\s*(?:[-~～—–]|到|至)\s*"
+                r"(?P<b>" + NUM + r")\s*(?P<mark>[%％‰‱])"
+                r"|" + _BEFORE_NUM + r"(?P<a2>" + _SIGNED + r")\s*(?P<mark2>[%％‰‱])"
+            ),
+            lambda m: _percent_dispatch(m),
+        ),
+        Rule(
+            "fraction",
+            re.compile(r"(?<![\w./])(?P<sign>[-−])?(?P<num>\d+)/(?P<den>\d+)(?![\w/]|\.\d)"),
+            _fraction,
+        ),
+        Rule(
+            "score", re.compile(r"(?<![\d:])(?P<a>\d{1,4})[:：](?P<b>\d|\d{3,})(?![\d:])"), _score
+        ),
+        Rule(
+            "range",
+            re.compile(
+                _BEFORE_NUM
+                + r"(?P<a>"
+                + _SIGNED
+                + r")\s*(?:~|～|—|–|-)\s*(?P<b>"
+                + NUM
+                + r")(?![\d.-])"
+            ),
+            _range,
+        ),
+        Rule("ordinal", re.compile(r"(?P<pre>第)\s*(?P<n>\d+)"), _ordinal),
+        Rule("number", re.compile(r"(?:(?<![\w)）])[-−+])?" + NUM), _signed_number),
+    ]
+
+
+def _percent_dispatch(m: re.Match[str]) -> Replacement:
+    if m.group("a2") is not None:
+        a2, mark2 = m.group("a2"), m.group("mark2")
+        word = "百分之" if mark2 in "%％" else "千分之" if mark2 == "‰" else "万分之"
+        if a2[0] in "-−":
+            if not _is_negative_context(m.string, m.start()):
+                return word + decimal(a2[1:])
+            return "负" + word + decimal(a2[1:])
+        return word + decimal(a2)
+    return _percent(m)
+
+
+def _version(m: re.Match[str]) -> Replacement:
+    ver = m.group("ver") or m.group("ver2")
+    prefix = m.group("v") or ""
+    out: list[Piece] = [Piece(prefix)] if prefix else []
+    for i, p in enumerate(ver.split(".")):
+        if i:
+            out.append(Piece("点"))
+        text = (
+            cardinal(p)
+            if len(p) <= 3 and not (len(p) > 1 and p.startswith("0"))
+            else digits(p).text
+        )
+        out.append(Piece(text, ["yi1" if c == "一" else None for c in text]))
+    return out

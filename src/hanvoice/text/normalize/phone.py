@@ -1,0 +1,66 @@
+"""Digit strings read one digit at a time: phone numbers, hotlines, codes and IDs.
+
+``"13812345678"`` -> 幺三八幺二三四五六七八, ``"400-820-8820"`` -> 四零零八二零八八二零,
+``"+86 10 1234 5678"`` -> 加八六幺零幺二三四五六七八, ``"拨打110"`` -> 拨打幺幺零. A 1 is read
+幺 (as in speech: it cannot be confused with 七). What counts as a number's context
+(电话, 邮编, 订单号 ...) is listed in ``data/text/digit_contexts.txt``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hanvoice.text.buffer import Piece, Replacement
+from hanvoice.text.normalize.numbers import digits
+from hanvoice.text.normalize.rule import Rule
+from hanvoice.text.resources import words
+
+
+def _read(m: re.Match[str]) -> Replacement:
+    text = m.group("num")
+    out: list[Piece] = []
+    if m.groupdict().get("pre"):
+        out.append(Piece(m.group("pre")))
+    if text.startswith("+"):
+        out.append(Piece("加"))
+    out.append(digits(text, yao=True))
+    return out
+
+
+def rules() -> list[Rule]:
+    contexts = sorted(words("digit_contexts.txt"), key=len, reverse=True)
+    latin = "|".join(re.escape(c) for c in contexts if c.isascii())
+    ctx = "|".join(re.escape(c) for c in contexts if not c.isascii())
+    ctx += r"|(?<![A-Za-z])(?:" + latin + ")"
+    sep = r"[-\s]?"
+    return [
+        Rule(
+            "phone",
+            re.compile(
+                r"(?<![\w+])(?P<num>(?:\+?86"
+                + sep
+                + r")?1[3-9]\d"
+                + sep
+                + r"\d{4}"
+                + sep
+                + r"\d{4})(?![\d\w])"
+            ),
+            _read,
+        ),
+        Rule(
+            "phone",
+            re.compile(
+                r"(?<![\w+.])(?P<num>(?:\+\d{1,3}[-\s])?(?:\(?0\d{2,3}\)?[-\s])\d{3,4}[-\s]?\d{4}"
+                r"|[4-9]00-\d{3}-\d{4}|[4-9]00\d{7})(?![\d\w])"
+            ),
+            _read,
+        ),
+        Rule(
+            "digits",
+            re.compile(
+                r"(?P<pre>(?:" + ctx + r")\s*(?:[:：是为]|号码|号)?\s*)"
+                r"(?P<num>\+?\d(?:[\d\s-]*\d)?)(?![\d.,])"
+            ),
+            _read,
+        ),
+    ]

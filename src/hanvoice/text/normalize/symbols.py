@@ -1,0 +1,69 @@
+"""Symbols: operators between numbers, and signs read anywhere (``&`` -> 和, ``@`` -> 艾特).
+
+``"3+5=8"`` -> 三加五等于八, ``"A&B"`` -> A和B, ``"C++"`` -> C加加; ``#``, ``~``, ``*`` outside
+arithmetic are silent. The readings and where each applies are in ``data/text/symbols.tsv``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from hanvoice.text.buffer import Piece, Replacement
+from hanvoice.text.normalize.numbers import NUM, number_piece
+from hanvoice.text.normalize.rule import Rule
+from hanvoice.text.resources import rows
+
+_OPERAND = r"[\d零一二三四五六七八九十百千万亿两点A-Za-z)）xy]"
+
+
+def _equation(m: re.Match[str]) -> Replacement:
+    readings = {r[0]: r[1] for r in rows("symbols.tsv") if r[2] == "math"}
+    out: list[Piece] = []
+    for tok in re.findall(NUM + r"|[-−+×*÷/=<>]|\S", m.group(0)):
+        if tok[0].isdigit():
+            out.append(number_piece(tok))
+        elif tok in readings:
+            out.append(Piece(readings[tok]))
+    return out
+
+
+def rules() -> list[Rule]:
+    out = [
+        Rule("symbol", re.compile(r"(?<=[A-Za-z])\+\+"), _constant("加加")),
+        Rule(
+            "equation",
+            re.compile(
+                r"(?<![\w.])"
+                + NUM
+                + r"(?:\s*[-−+×*÷/]\s*"
+                + NUM
+                + r")+\s*[=<>]\s*[-−]?"
+                + NUM
+                + r"(?:\s*[-−+×*÷/]\s*"
+                + NUM
+                + r")*"
+            ),
+            _equation,
+        ),
+    ]
+    for sym, reading, where in (r[:3] for r in rows("symbols.tsv")):
+        if where == "math":
+            pattern = (
+                r"(?<="
+                + _OPERAND
+                + r")\s*"
+                + re.escape(sym)
+                + r"\s*(?=[\d零一二三四五六七八九十两A-Za-z(（])"
+            )
+        else:
+            pattern = re.escape(sym)
+        out.append(Rule("symbol", re.compile(pattern), _constant(reading)))
+    return out
+
+
+def _constant(reading: str) -> Callable[[re.Match[str]], Replacement]:
+    def replace(m: re.Match[str]) -> Replacement:
+        return Piece(reading)
+
+    return replace

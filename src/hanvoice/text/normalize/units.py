@@ -1,0 +1,83 @@
+"""Units after a number, temperatures with their minus sign.
+
+``"5km"`` -> 五公里, ``"2kg"`` -> 两公斤, ``"-5℃"`` -> 零下五摄氏度, ``"3-5km"`` -> 三到五公里,
+``"100m²"`` -> 一百平方米, ``"120km/h"`` -> 一百二十公里每小时, ``"16GB"`` -> 十六GB (letters
+spelled). Symbols and names are in ``data/text/units.tsv``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hanvoice.text.buffer import Piece, Replacement
+from hanvoice.text.normalize.letters import spell
+from hanvoice.text.normalize.numbers import NUM, is_liang, number_piece
+from hanvoice.text.normalize.rule import Rule
+from hanvoice.text.resources import table
+
+_TEMPERATURE = {"℃", "°C", "°c", "℉", "°F"}
+
+
+def _value(s: str, *, temperature: bool, liang: bool) -> list[Piece]:
+    if s[0] in "-−":
+        return [Piece("零下" if temperature else "负"), number_piece(s[1:], liang=liang)]
+    return [number_piece(s.lstrip("+"), liang=liang)]
+
+
+def _unit(m: re.Match[str]) -> Replacement:
+    units = table("units.tsv")
+    unit = m.group("u")
+    reading = units[unit]
+    temperature = unit in _TEMPERATURE or unit == "度"
+    liang = is_liang(reading) and not temperature
+    a, b = m.group("a"), m.group("b")
+    if a[0] in "-−" and m.start() > 0:
+        prev = m.string[m.start() - 1]
+        if prev.isascii() and (prev.isalnum() or prev in ").]"):
+            return None  # "B-5m" is not a negative
+    out = _value(a, temperature=temperature, liang=liang and not b)
+    if b:
+        out += [Piece("到"), *_value(b, temperature=temperature, liang=liang)]
+    out.append(spell(reading) if reading.isascii() else Piece(reading))
+    return out
+
+
+def _degrees(m: re.Match[str]) -> Replacement:
+    """``"-5度"``: a temperature below zero (零下五度), only with the word 度 after it."""
+    a, b = m.group("a"), m.group("b")
+    out = _value(a, temperature=True, liang=False)
+    if b:
+        out += [Piece("到"), *_value(b, temperature=True, liang=False)]
+    return out
+
+
+def rules() -> list[Rule]:
+    units = sorted(table("units.tsv"), key=len, reverse=True)
+    alternatives = "|".join(re.escape(u) for u in units)
+    signed = r"[-−+]?" + NUM
+    return [
+        Rule(
+            "unit",
+            re.compile(
+                r"(?<![\w.])(?P<a>"
+                + signed
+                + r")(?:\s*(?:~|～|-|—|–|到|至)\s*(?P<b>"
+                + signed
+                + r"))?\s?(?P<u>"
+                + alternatives
+                + r")(?![A-Za-z0-9²³])"
+            ),
+            _unit,
+        ),
+        Rule(
+            "temperature",
+            re.compile(
+                r"(?<![\w.])(?P<a>[-−]"
+                + NUM
+                + r")(?:\s*(?:~|～|到|至)\s*(?P<b>[-−]?"
+                + NUM
+                + r"))?(?=\s?度)"
+            ),
+            _degrees,
+        ),
+    ]
