@@ -57,6 +57,14 @@ class Buffer:
         self.readings += other.readings
         self.claimed += other.claimed
 
+    def slice(self, start: int, end: int) -> Buffer:
+        out = Buffer("")
+        out.chars = self.chars[start:end]
+        out.sources = self.sources[start:end]
+        out.readings = self.readings[start:end]
+        out.claimed = self.claimed[start:end]
+        return out
+
     def claim_all(self) -> None:
         self.claimed = [True] * len(self.chars)
 

@@ -71,10 +71,12 @@ def _pypinyin() -> Any:
 
 
 @cache
-def _rules() -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+def _rules() -> tuple[tuple[re.Pattern[str], tuple[str, ...], bool], ...]:
+    """(pattern, readings, only when the character is a word by itself)."""
     out = []
     for r in rows("polyphone_rules.tsv"):
-        out.append((re.compile(r[0]), tuple(r[1].split())))
+        alone = len(r) > 2 and r[2].strip() == "alone"
+        out.append((re.compile(r[0]), tuple(r[1].split()), alone))
     return tuple(out)
 
 
@@ -135,8 +137,11 @@ def to_pinyin(
         for i, p in enumerate(got):
             if p and _HANZI.match(chunk[i]):
                 out[w.start + i] = p
-    for pattern, readings in _rules():
+    single = {w.start for w in words_ if w.end - w.start == 1}
+    for pattern, readings, alone in _rules():
         for m in pattern.finditer(text):
+            if alone and m.start(1) not in single:
+                continue
             for k, reading in enumerate(readings):
                 j = m.start(1) + k
                 if j < m.end(1):

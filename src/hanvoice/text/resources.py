@@ -1,7 +1,7 @@
 """The front end's data files (word lists, unit names, letter readings, lexicons).
 
 They live in ``hanvoice/data/text/`` as UTF-8 text: one entry a line, fields separated by a
-tab, ``#`` starts a comment. Each loader is cached: the files are read-only and small, and
+tab; a line starting with ``# `` is a comment. Each loader is cached: the files are read-only and small, and
 reading them once per process keeps ``analyze()`` fast.
 """
 
@@ -18,8 +18,8 @@ def rows(name: str, path: Path | None = None) -> list[list[str]]:
     file = path or DATA_DIR / name
     out = []
     for line in file.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
+        if not line.strip() or line.startswith("# ") or line == "#":
+            continue  # a comment; a line "#<TAB>..." is an entry for the symbol #
         out.append(line.split("\t"))
     return out
 

@@ -50,6 +50,31 @@ def all_rules() -> tuple[Rule, ...]:
 
 
 def normalize(buf: Buffer) -> None:
-    """Rewrite ``buf`` in place."""
+    """Rewrite ``buf`` in place, one line at a time (no rule reaches across a line end)."""
+    if "\n" not in buf.chars:
+        _rewrite(buf)
+        return
+    lines: list[Buffer] = []
+    start = 0
+    for i, c in enumerate([*buf.chars, "\n"]):
+        if c == "\n":
+            line = buf.slice(start, i)
+            _rewrite(line)
+            lines.append(line)
+            if i < len(buf):
+                lines.append(buf.slice(i, i + 1))
+            start = i + 1
+    out = Buffer("")
+    for line in lines:
+        out.extend(line)
+    buf.chars, buf.sources, buf.readings, buf.claimed = (
+        out.chars,
+        out.sources,
+        out.readings,
+        out.claimed,
+    )
+
+
+def _rewrite(buf: Buffer) -> None:
     for rule in all_rules():
         buf.sub(rule.pattern, rule.replace)

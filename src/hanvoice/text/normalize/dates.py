@@ -74,6 +74,15 @@ def _time(m: re.Match[str]) -> Replacement:
     return period + text
 
 
+def _hours_minutes(m: re.Match[str]) -> Replacement:
+    out = cardinal(m.group("h"), liang=True) + "小时"
+    if m.group("mi"):
+        out += cardinal(m.group("mi")) + "分钟"
+    if m.group("s"):
+        out += cardinal(m.group("s")) + "秒"
+    return out
+
+
 def rules() -> list[Rule]:
     date_sep = r"(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?P<suffix>[日号])?"
     date_cn = r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月(?:\s*(?P<d>\d{1,2})\s*(?P<suffix>[日号]))?"
@@ -109,6 +118,13 @@ def rules() -> list[Rule]:
             "date",
             re.compile(r"(?<![\d.])(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*(?P<suffix>[日号])"),
             _month_day,
+        ),
+        Rule(
+            "duration",
+            re.compile(
+                r"(?<![\w.])(?P<h>\d+)\s?h\s?(?P<mi>\d+)\s?(?:min|m)(?:\s?(?P<s>\d+)\s?s)?(?![A-Za-z])"
+            ),
+            _hours_minutes,
         ),
         Rule(
             "time",

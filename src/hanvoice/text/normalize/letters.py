@@ -17,7 +17,7 @@ from hanvoice.text.buffer import SILENT, Piece, Replacement
 from hanvoice.text.normalize.numbers import cardinal, digits
 from hanvoice.text.normalize.rule import Rule
 from hanvoice.text.normalize.translit import transliterate
-from hanvoice.text.resources import table
+from hanvoice.text.resources import table, words
 
 _WORD = r"[A-Za-z]+(?:['’][A-Za-z]+)*"
 
@@ -102,7 +102,7 @@ def _web(m: re.Match[str]) -> Replacement:
     out: list[Piece] = []
     for tok in re.findall(r"[A-Za-z]+|\d+|.", text):
         if tok.isalpha():
-            out.append(read_word(tok) if tok.lower() in table("english.tsv") else _web_word(tok))
+            out.append(_web_word(tok))
         elif tok.isdigit():
             out.append(digits(tok, yao=True) if len(tok) > 2 else Piece(cardinal(tok)))
         else:
@@ -110,9 +110,32 @@ def _web(m: re.Match[str]) -> Replacement:
     return out
 
 
+def pinyin_split(word: str) -> list[str] | None:
+    """``"zhangsan"`` -> ``["zhang", "san"]`` when the word is nothing but pinyin syllables."""
+    known = words("syllables.txt")
+    w = word.lower()
+    best: list[list[str] | None] = [None] * (len(w) + 1)
+    best[0] = []
+    for i in range(len(w)):
+        done = best[i]
+        if done is None:
+            continue
+        for size in range(6, 0, -1):
+            part = w[i : i + size]
+            prev = best[i + size] if i + size <= len(w) else []
+            if len(part) == size and part in known and (prev is None or len(prev) > len(done) + 1):
+                best[i + size] = [*done, part]
+    return best[len(w)]
+
+
 def _web_word(tok: str) -> Piece:
-    """A word in an address: pinyin-like words (zhangsan) are read as pinyin, others as
-    words; short ones are spelled."""
+    """A word in an address: words in the lexicon as words, pinyin (zhangsan, beijing) as
+    pinyin, short ones spelled, the rest as words."""
+    if tok.lower() in table("english.tsv"):
+        return read_word(tok)
+    syllables = pinyin_split(tok)
+    if syllables and len(tok) >= 4 and len(syllables) <= len(tok) // 2:
+        return _spread(tok, [s + "1" for s in syllables])
     if len(tok) <= 3:
         return spell(tok)
     return read_word(tok)
