@@ -25,7 +25,7 @@ class Breaker:
     def __init__(
         self,
         reset_after: float = 1.0,
-        max_reset_after: float = 15.0,
+        max_reset_after: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base_reset = reset_after

@@ -79,6 +79,19 @@ class CachedSynthesis:
         result = await self.inner.synthesize(req)
         if entry is not None:
             entry.cache, entry.infer_time = "miss", time.perf_counter() - start
+        await self._store(key, result)
+        return result
+
+    async def fill(self, req: SynthesisRequest) -> bool:
+        """Make sure the cache holds this request's answer (``hanvoice cache warm``); True
+        when it already did. Same filter, key and bytes as a request to the service."""
+        req, key, _ = self._prepare(req, stream=False)
+        if await self.cache.get(key) is not None:
+            return True
+        await self._store(key, await self.inner.synthesize(req))
+        return False
+
+    async def _store(self, key: str, result: AudioResult) -> None:
         await self.cache.put(
             key,
             CachedAudio(
@@ -96,7 +109,6 @@ class CachedSynthesis:
                 },
             ),
         )
-        return result
 
     async def stream(self, req: SynthesisRequest) -> AudioStream:
         if hvlog.current() is None:

@@ -58,7 +58,8 @@ class GuardMiddleware:
         if log_entry is not None and principal.rate_key:
             log_entry.principal = principal.rate_key
         extra: list[tuple[bytes, bytes]] = []
-        if prod.limiter.enabled and prod.auth.required_scope(path) is not None:
+        # API routes only: probes, metrics and the admin routes are never limited
+        if prod.limiter.enabled and prod.auth.required_scope(path) == prod.auth.scope_synthesize:
             identity = principal.rate_key or f"ip:{state.get('client_ip', 'unknown')}"
             decision = await prod.limiter.hit(identity)
             if decision is not None:
