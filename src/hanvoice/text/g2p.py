@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
 from hanvoice.text import sandhi
 from hanvoice.text.buffer import SILENT
@@ -63,7 +63,7 @@ def _pypinyin() -> Any:
             word,
             style=Style.TONE3,
             neutral_tone_with_five=True,
-            errors=cast(Any, lambda x: [None] * len(x)),
+            errors="default",
         )
         return out
 
@@ -135,7 +135,7 @@ def to_pinyin(
         if len(got) != len(chunk):  # pypinyin grouped something: go char by char
             got = [convert(c)[0] if _HANZI.match(c) else None for c in chunk]
         for i, p in enumerate(got):
-            if p and _HANZI.match(chunk[i]):
+            if p and _HANZI.match(chunk[i]) and _PINYIN.match(p):
                 out[w.start + i] = p
     single = {w.start for w in words_ if w.end - w.start == 1}
     for pattern, readings, alone in _rules():

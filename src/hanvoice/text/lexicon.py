@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from hanvoice.errors import HanvoiceError
+from hanvoice.errors import InvalidParameter
 from hanvoice.text.resources import DATA_DIR, rows
 
 _SYLLABLE = re.compile(r"^(?:[a-zü]+[1-5]|r)$")
@@ -52,11 +52,11 @@ def parse(lines: list[list[str]], origin: str) -> Lexicon:
     entries: dict[str, tuple[str, ...]] = {}
     for fields in lines:
         if len(fields) < 2:
-            raise HanvoiceError(f"{origin}: {fields[0]!r} has no reading (word<TAB>pinyin ...)")
+            raise InvalidParameter(f"{origin}: {fields[0]!r} has no reading (word<TAB>pinyin ...)")
         word = fields[0].strip()
         syllables = tuple(fields[1].lower().replace("ü", "v").split())
         if len(syllables) != len(word) or not all(_SYLLABLE.match(s) for s in syllables):
-            raise HanvoiceError(
+            raise InvalidParameter(
                 f"{origin}: {word!r} needs one tone3 syllable per character "
                 f"(like hang2 zhang3), got {fields[1]!r}"
             )
@@ -74,5 +74,5 @@ def load_user(path: Path) -> Lexicon:
     try:
         lines = rows("", path)
     except (OSError, UnicodeDecodeError) as exc:
-        raise HanvoiceError(f"cannot read user lexicon {path}: {exc}") from exc
+        raise InvalidParameter(f"cannot read user lexicon {path}: {exc}") from exc
     return parse(lines, str(path))

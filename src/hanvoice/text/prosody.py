@@ -36,6 +36,8 @@ def boundaries(text: str, words: Sequence[Word], pinyin: Sequence[str | None]) -
         out[w.end - 1] = level
         if level > Break.NONE and last_spoken >= 0:
             out[last_spoken] = max(out[last_spoken], level)
+    if last_spoken >= 0:  # the text's end is a sentence's end
+        out[last_spoken] = Break.SENTENCE
     return out
 
 

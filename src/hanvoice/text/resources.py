@@ -1,8 +1,8 @@
 """The front end's data files (word lists, unit names, letter readings, lexicons).
 
-They live in ``hanvoice/data/text/`` as UTF-8 text: one entry a line, fields separated by a
-tab; a line starting with ``# `` is a comment. Each loader is cached: the files are read-only and small, and
-reading them once per process keeps ``analyze()`` fast.
+They live in ``hanvoice/data/text/`` as UTF-8 text: one entry a line, fields separated by
+a tab; a line starting with ``# `` is a comment. Each loader is cached: the files are
+read-only and small, and reading them once per process keeps ``analyze()`` fast.
 """
 
 from __future__ import annotations
