@@ -40,8 +40,19 @@ from pydantic_settings import (
 from hanvoice.errors import ConfigError
 
 ENV_PREFIX = "HANVOICE_"
-OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage",
-                 "shimmer", "verse")  # fmt: skip
+OPENAI_VOICES = (
+    "alloy",
+    "ash",
+    "ballad",
+    "coral",
+    "echo",
+    "fable",
+    "onyx",
+    "nova",
+    "sage",
+    "shimmer",
+    "verse",
+)
 _SECRET_SUFFIXES = ("_key", "_keys", "_secret", "_password", "_token", "_url")
 
 _config_file: ContextVar[Path | None] = ContextVar("hanvoice_config_file", default=None)

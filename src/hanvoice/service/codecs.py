@@ -113,8 +113,17 @@ class _AacEncoder:
         return self._take()
 
 
+BUFFERED = frozenset({"flac"})
+"""Formats sent whole at the end of a stream: a FLAC stream of unknown length is valid, but
+libsndfile (and so Python's soundfile) cannot read one, so the header is filled in first."""
+
+
 class StreamEncoder:
-    """``write(chunk) -> bytes`` as soon as they exist, then ``finish() -> bytes``."""
+    """``write(chunk) -> bytes`` as soon as they exist, then ``finish() -> bytes``.
+
+    wav and pcm bytes leave with every chunk; mp3, ogg/opus and aac as their encoders emit
+    frames (Ogg pages hold about a second); flac only at the end (see :data:`BUFFERED`).
+    """
 
     def __init__(self, fmt: Format, sample_rate: int) -> None:
         self.fmt = fmt
@@ -123,17 +132,20 @@ class StreamEncoder:
         self._sf: Any = None
         self._sink: _Sink | None = None
         self._aac: _AacEncoder | None = None
+        self._whole: io.BytesIO | None = None
         if fmt.name == "aac":
             self._aac = _AacEncoder(sample_rate)
         elif fmt.container is not None and fmt.name != "wav":
             import soundfile as sf
 
             self._sink = _Sink()
+            target: Any = io.BytesIO() if fmt.name in BUFFERED else self._sink
+            self._whole = target if fmt.name in BUFFERED else None
             extra: dict[str, Any] = {}
             if fmt.name == "mp3":
                 extra = {"bitrate_mode": "CONSTANT", "compression_level": STREAM_MP3_QUALITY}
             self._sf = sf.SoundFile(
-                self._sink,
+                target,
                 mode="w",
                 samplerate=sample_rate,
                 channels=1,
@@ -160,7 +172,7 @@ class StreamEncoder:
             return self._aac.finish()
         if self._sf is not None and self._sink is not None:
             self._sf.close()
-            return self._sink.take()
+            return self._whole.getvalue() if self._whole is not None else self._sink.take()
         if not self._started and self.fmt.name == "wav":
             self._started = True
             return wav_header(self.sample_rate)

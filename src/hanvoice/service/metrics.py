@@ -19,21 +19,32 @@ class Metrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
-            "hanvoice_requests", "HTTP requests by route, status and emotion (synthesis).",
-            ["route", "method", "status", "emotion"], registry=r,
-        )  # fmt: skip
+            "hanvoice_requests",
+            "HTTP requests by route, status and emotion (synthesis).",
+            ["route", "method", "status", "emotion"],
+            registry=r,
+        )
         self.request_seconds = Histogram(
-            "hanvoice_request_duration_seconds", "Time to the end of the response, by route.",
-            ["route"], buckets=LATENCY_BUCKETS, registry=r,
-        )  # fmt: skip
+            "hanvoice_request_duration_seconds",
+            "Time to the end of the response, by route.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.synthesis_seconds = Histogram(
-            "hanvoice_synthesis_seconds", "Inference + encoding time of one request.",
-            ["voice", "format"], buckets=LATENCY_BUCKETS, registry=r,
-        )  # fmt: skip
+            "hanvoice_synthesis_seconds",
+            "Inference + encoding time of one request.",
+            ["voice", "format"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.first_audio_seconds = Histogram(
-            "hanvoice_first_audio_seconds", "Request start to the first audio bytes (streams).",
-            ["route"], buckets=LATENCY_BUCKETS, registry=r,
-        )  # fmt: skip
+            "hanvoice_first_audio_seconds",
+            "Request start to the first audio bytes (streams).",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.audio_seconds = Counter(
             "hanvoice_audio_seconds", "Seconds of audio synthesized.", ["voice"], registry=r
         )
@@ -41,30 +52,35 @@ class Metrics:
             "hanvoice_characters", "Characters of input text synthesized.", ["voice"], registry=r
         )
         self.syntheses = Counter(
-            "hanvoice_syntheses", "Syntheses by emotion and format.",
-            ["emotion", "format"], registry=r,
-        )  # fmt: skip
+            "hanvoice_syntheses",
+            "Syntheses by emotion and format.",
+            ["emotion", "format"],
+            registry=r,
+        )
         self.errors = Counter(
             "hanvoice_errors", "Error responses by error code.", ["code"], registry=r
         )
         self.overloaded = Counter(
-            "hanvoice_overloaded", "Requests refused with 503 because the queue was full.",
+            "hanvoice_overloaded",
+            "Requests refused with 503 because the queue was full.",
             registry=r,
-        )  # fmt: skip
+        )
         self.inflight = Gauge(
-            "hanvoice_inflight_requests", "Synthesis requests admitted (running or queued).",
+            "hanvoice_inflight_requests",
+            "Synthesis requests admitted (running or queued).",
             registry=r,
-        )  # fmt: skip
+        )
         self.queue_depth = Gauge(
             "hanvoice_queue_depth", "Jobs waiting for an inference worker.", registry=r
         )
         self.workers = Gauge("hanvoice_workers", "Inference worker threads.", registry=r)
         self.ready = Gauge("hanvoice_ready", "1 when the node accepts work.", registry=r)
         self.build_info = Gauge(
-            "hanvoice_build_info", "Build and model identity (value is always 1).",
+            "hanvoice_build_info",
+            "Build and model identity (value is always 1).",
             ["version", "build", "commit", "region", "engine", "model_id", "model_sha256"],
             registry=r,
-        )  # fmt: skip
+        )
 
     def bind(
         self,

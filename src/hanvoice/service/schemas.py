@@ -46,8 +46,11 @@ SYNTH_ERRORS = _errors(400, 413, 415, 503, 504)
 class Voice(_Strict):
     """Our synthesis controls, shared by every synthesis request."""
 
-    emotion: str = Field("neutral", description="neutral, happy, sad, angry, fear, surprise, "
-                         "disgust (see GET /voices)", examples=["happy"])  # fmt: skip
+    emotion: str = Field(
+        "neutral",
+        description="neutral, happy, sad, angry, fear, surprise, disgust (see GET /voices)",
+        examples=["happy"],
+    )
     intensity: float = Field(1.0, ge=0.0, le=2.0, description="Emotion strength (0 = neutral).")
     speed: float = Field(1.0, ge=SPEED_RANGE[0], le=SPEED_RANGE[1], description="> 1 is faster.")
     pitch: float = Field(0.0, ge=PITCH_RANGE[0], le=PITCH_RANGE[1], description="Semitones.")
@@ -64,8 +67,10 @@ class Voice(_Strict):
 class TtsRequest(Voice):
     """``POST /tts``: the original design's API."""
 
-    text: str = Field(description="Text to speak (Chinese; digits, dates, English letters "
-                      "are read out).", examples=["欢迎使用多地域语音合成服务"])  # fmt: skip
+    text: str = Field(
+        description="Text to speak (Chinese; digits, dates, English letters are read out).",
+        examples=["欢迎使用多地域语音合成服务"],
+    )
     format: TtsFormat = "wav"
     ssml: bool = Field(False, description="The text is SSML.")
     timestamps: bool = Field(False, description="Include per-character timestamps.")
@@ -114,19 +119,27 @@ class TtsResponse(BaseModel):
 class SpeechRequest(_Strict):
     """``POST /v1/audio/speech``: OpenAI's request, plus our ``emotion`` and friends."""
 
-    model: str = Field(examples=["tts-1"], description="tts-1, tts-1-hd, gpt-4o-mini-tts or "
-                       "hanvoice: all use the voice named by `voice`.")  # fmt: skip
+    model: str = Field(
+        examples=["tts-1"],
+        description="tts-1, tts-1-hd, gpt-4o-mini-tts or "
+        "hanvoice: all use the voice named by `voice`.",
+    )
     input: str = Field(examples=["你好，欢迎光临。"])
     voice: str = Field(
         examples=["alloy"],
         description="OpenAI names (alloy, echo, fable, onyx, nova, shimmer, ...) map to our "
         "voices; our ids work too.",
     )
-    instructions: str | None = Field(None, description="Accepted for compatibility; ignored "
-                                     "(use `emotion`).")  # fmt: skip
+    instructions: str | None = Field(
+        None, description="Accepted for compatibility; ignored (use `emotion`)."
+    )
     response_format: OpenAIFormat = "mp3"
-    speed: float = Field(1.0, ge=SPEED_RANGE[0], le=SPEED_RANGE[1],
-                         description="OpenAI allows 0.25-4.0; this voice 0.5-2.0.")  # fmt: skip
+    speed: float = Field(
+        1.0,
+        ge=SPEED_RANGE[0],
+        le=SPEED_RANGE[1],
+        description="OpenAI allows 0.25-4.0; this voice 0.5-2.0.",
+    )
     stream_format: Literal["audio"] = "audio"
     stream: bool = Field(False, description="Extension: send audio as it is made.")
     emotion: str = Field("neutral", description="Extension: the emotion.")
@@ -169,6 +182,7 @@ class VoiceList(BaseModel):
     voices: list[VoiceModel]
     default: str
     openai_voices: dict[str, str] = Field(description="OpenAI voice name -> our voice id")
+    max_text_chars: int = Field(description="Longest text accepted (longer: 413)")
 
 
 class Health(BaseModel):
@@ -180,8 +194,9 @@ class Health(BaseModel):
 class Ready(BaseModel):
     ready: bool
     status: Literal["ready", "starting", "draining", "overloaded"]
-    inflight: int
-    capacity: int
+    inflight: int = Field(description="Requests admitted (running or waiting)")
+    running: int = Field(description="Syntheses on a worker thread now")
+    capacity: int = Field(description="workers + queue_size; beyond it: 503")
 
 
 class Version(BaseModel):

@@ -35,11 +35,16 @@ def split_first_clause(utt: Utterance) -> Utterance:
     for i, tok in enumerate(toks[:-1]):
         if tok.spoken:
             syllables += 1
-        rest_spoken = any(t.spoken for t in toks[i + 1 :])
-        if tok.boundary >= Break.CLAUSE and syllables >= MIN_FIRST_SYLLABLES and rest_spoken:
-            head = replace(first, tokens=toks[: i + 1], pause_after=0.0)
-            tail = replace(first, tokens=toks[i + 1 :], start=first.start + i + 1)
-            return replace(utt, segments=(head, tail, *utt.segments[1:]))
+        if tok.boundary < Break.CLAUSE or syllables < MIN_FIRST_SYLLABLES:
+            continue
+        cut = i + 1
+        while cut < len(toks) and not toks[cut].spoken:  # the comma goes with its clause
+            cut += 1
+        if not any(t.spoken for t in toks[cut:]):
+            return utt
+        head = replace(first, tokens=toks[:cut], pause_after=0.0)
+        tail = replace(first, tokens=toks[cut:], start=first.start + cut)
+        return replace(utt, segments=(head, tail, *utt.segments[1:]))
     return utt
 
 

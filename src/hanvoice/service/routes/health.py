@@ -27,8 +27,13 @@ async def ready(lifecycle: LifecycleDep, pool: PoolDep) -> JSONResponse:
     status = lifecycle.phase.value
     if lifecycle.phase is Phase.READY and pool.full:
         status = "overloaded"
-    body = Ready(ready=status == "ready", status=status, inflight=pool.admitted,  # type: ignore[arg-type]
-                 capacity=pool.capacity)  # fmt: skip
+    body = Ready(
+        ready=status == "ready",
+        status=status,  # type: ignore[arg-type]
+        inflight=pool.admitted,
+        running=pool.running,
+        capacity=pool.capacity,
+    )
     return JSONResponse(body.model_dump(), 200 if body.ready else 503)
 
 

@@ -52,9 +52,12 @@ def resolve_voice(name: str, settings: Settings, catalog: VoiceCatalog) -> str:
     "/audio/speech",
     response_class=Response,
     dependencies=[JsonBody],
-    responses={200: {"description": "The audio", "content": SPEECH_TYPES},
-               **SYNTH_ERRORS, **_errors(404)},
-)  # fmt: skip
+    responses={
+        200: {"description": "The audio", "content": SPEECH_TYPES},
+        **SYNTH_ERRORS,
+        **_errors(404),
+    },
+)
 async def speech(
     body: SpeechRequest,
     request: Request,
@@ -72,9 +75,10 @@ async def speech(
         start = time.perf_counter()
         stream = await synthesis.stream(req)
         return AudioStreamResponse(
-            stream, on_first=metrics.first_audio_seconds.labels("/v1/audio/speech").observe,
+            stream,
+            on_first=metrics.first_audio_seconds.labels("/v1/audio/speech").observe,
             start=start,
-        )  # fmt: skip
+        )
     result = await unless_disconnected(request, synthesis.synthesize(req))
     return Response(
         result.data,

@@ -33,11 +33,13 @@ AUDIO_TYPES: dict[str, Any] = {
     response_model_exclude_none=True,
     dependencies=[JsonBody],
     responses={
-        200: {"description": "JSON, or the audio itself when `stream` is true",
-              "content": {"application/json": {}, **AUDIO_TYPES}},
+        200: {
+            "description": "JSON, or the audio itself when `stream` is true",
+            "content": {"application/json": {}, **AUDIO_TYPES},
+        },
         **SYNTH_ERRORS,
     },
-)  # fmt: skip
+)
 async def post_tts(
     body: TtsRequest,
     request: Request,
@@ -89,12 +91,14 @@ async def post_tts(
     "/tts",
     response_class=Response,
     responses={
-        200: {"description": "The audio, with ETag and Cache-Control for edge caches",
-              "content": AUDIO_TYPES},
+        200: {
+            "description": "The audio, with ETag and Cache-Control for edge caches",
+            "content": AUDIO_TYPES,
+        },
         304: {"description": "Not modified (If-None-Match matched the ETag)"},
         **SYNTH_ERRORS,
     },
-)  # fmt: skip
+)
 async def get_tts(
     query: Annotated[TtsQuery, Query()],
     request: Request,
@@ -126,9 +130,11 @@ async def get_tts(
         stream = await synthesis.stream(req)
         headers["Content-Disposition"] = content_disposition(stream.format.extension)
         return AudioStreamResponse(
-            stream, headers=headers, on_first=metrics.first_audio_seconds.labels("/tts").observe,
+            stream,
+            headers=headers,
+            on_first=metrics.first_audio_seconds.labels("/tts").observe,
             start=start,
-        )  # fmt: skip
+        )
     result = await unless_disconnected(request, synthesis.synthesize(req))
     headers["Content-Disposition"] = content_disposition(result.format.extension)
     headers["X-Audio-Duration"] = f"{result.duration:.3f}"

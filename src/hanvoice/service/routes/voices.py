@@ -22,4 +22,9 @@ async def voices(catalog: CatalogDep, settings: SettingsDep) -> VoiceList:
         out.append(VoiceModel(**info))
     mapping = {name: settings.default_voice for name in OPENAI_VOICES}
     mapping.update(settings.openai_voices)
-    return VoiceList(voices=out, default=settings.default_voice, openai_voices=mapping)
+    return VoiceList(
+        voices=out,
+        default=settings.default_voice,
+        openai_voices=mapping,
+        max_text_chars=settings.max_text_chars,
+    )

@@ -79,9 +79,15 @@ async def _one(ws: WebSocket, body: TtsRequest, synthesis: Any, metrics: Any) ->
     first = True
     try:
         await ws.send_json(
-            {"type": "start", "format": stream.format.name, "media_type": stream.format.media_type,
-             "sample_rate": stream.sample_rate, "voice": stream.voice, "emotion": stream.emotion}
-        )  # fmt: skip
+            {
+                "type": "start",
+                "format": stream.format.name,
+                "media_type": stream.format.media_type,
+                "sample_rate": stream.sample_rate,
+                "voice": stream.voice,
+                "emotion": stream.emotion,
+            }
+        )
         async for piece in stream:
             if piece.data:
                 if first:

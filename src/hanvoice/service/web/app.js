@@ -1,0 +1,221 @@
+// hanvoice web page: plain JavaScript, no build step. Streams MP3 into the player with Media
+// Source Extensions where the browser can, so playback starts with the first sentence.
+"use strict";
+
+const I18N = {
+  zh: {
+    title: "hanvoice 中文语音合成", textLabel: "要合成的文字", hint: "Ctrl+Enter 合成",
+    placeholder: "输入中文文本，例如：欢迎使用多地域语音合成服务。",
+    emotion: "情感", voice: "音色", intensity: "情感强度", speed: "语速", format: "格式",
+    synthesize: "合成语音", player: "播放", download: "下载音频", recent: "最近结果",
+    footer: "本地合成，不上传第三方", lang: "English",
+    working: "正在合成…", streaming: "正在播放（边合成边播放）…",
+    done: (s, ms) => `完成：${s.toFixed(1)} 秒音频，用时 ${ms} 毫秒`,
+    empty: "请输入要合成的文字。", tooLong: (n, max) => `文字太长：${n} 字，最多 ${max} 字。`,
+    network: "无法连接服务器，请稍后重试。", busy: "服务器繁忙，请稍后重试。",
+    emotions: { neutral: "中性", happy: "开心", sad: "悲伤", angry: "生气", fear: "害怕",
+      surprise: "惊讶", disgust: "厌恶" },
+  },
+  en: {
+    title: "hanvoice Chinese text-to-speech", textLabel: "Text to speak", hint: "Ctrl+Enter to synthesize",
+    placeholder: "Type Chinese text, e.g. 欢迎使用多地域语音合成服务。",
+    emotion: "Emotion", voice: "Voice", intensity: "Intensity", speed: "Speed", format: "Format",
+    synthesize: "Synthesize", player: "Player", download: "Download audio", recent: "Recent results",
+    footer: "Synthesized locally, nothing sent to third parties", lang: "中文",
+    working: "Synthesizing…", streaming: "Playing while synthesizing…",
+    done: (s, ms) => `Done: ${s.toFixed(1)} s of audio in ${ms} ms`,
+    empty: "Please enter some text.", tooLong: (n, max) => `Text too long: ${n} characters, at most ${max}.`,
+    network: "Cannot reach the server; please try again.", busy: "The server is busy; please retry shortly.",
+    emotions: { neutral: "neutral", happy: "happy", sad: "sad", angry: "angry", fear: "fear",
+      surprise: "surprise", disgust: "disgust" },
+  },
+};
+
+const $ = (id) => document.getElementById(id);
+const state = { lang: localStorage.getItem("hanvoice.lang") || "zh", max: 5000, emotions: [],
+  recent: [], busy: false };
+const t = (key) => I18N[state.lang][key];
+
+function applyLang() {
+  document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll("[data-i18n-placeholder]")) {
+    el.placeholder = t(el.dataset.i18nPlaceholder);
+  }
+  $("lang").textContent = t("lang");
+  document.title = t("title");
+  fillEmotions();
+}
+
+function fillEmotions() {
+  const sel = $("emotion"), keep = sel.value || "neutral";
+  sel.replaceChildren(...state.emotions.map((e) => new Option(t("emotions")[e] || e, e)));
+  sel.value = state.emotions.includes(keep) ? keep : state.emotions[0] || "";
+}
+
+function updateCount() {
+  const n = $("text").value.length;
+  $("count").textContent = `${n} / ${state.max}`;
+  $("count").classList.toggle("over", n > state.max);
+}
+
+function showError(message) {
+  $("error").textContent = message;
+  $("error").hidden = !message;
+  if (message) $("status").textContent = "";
+}
+
+async function loadVoices() {
+  try {
+    const r = await fetch("/voices");
+    const data = await r.json();
+    state.max = data.max_text_chars;
+    const voice = data.voices.find((v) => v.id === data.default) || data.voices[0];
+    state.emotions = voice ? voice.emotions : ["neutral"];
+    $("voice").replaceChildren(...data.voices.map((v) => new Option(v.name, v.id)));
+    $("voice").value = data.default;
+  } catch (e) {
+    state.emotions = ["neutral"];
+    showError(t("network"));
+  }
+  fillEmotions();
+  updateCount();
+}
+
+async function errorMessage(response) {
+  try {
+    const body = await response.json();
+    if (body && body.error) return body.error.message;
+  } catch (e) { /* not JSON */ }
+  return response.status === 503 ? t("busy") : `HTTP ${response.status}`;
+}
+
+// Append chunks to a MediaSource SourceBuffer one at a time.
+function mseSink(audio, mime) {
+  const ms = new MediaSource();
+  audio.src = URL.createObjectURL(ms);
+  const opened = new Promise((ok) => ms.addEventListener("sourceopen", ok, { once: true }));
+  let sb = null;
+  const ready = opened.then(() => { sb = ms.addSourceBuffer(mime); });
+  const append = async (chunk) => {
+    await ready;
+    if (sb.updating) await new Promise((ok) => sb.addEventListener("updateend", ok, { once: true }));
+    sb.appendBuffer(chunk);
+    await new Promise((ok) => sb.addEventListener("updateend", ok, { once: true }));
+  };
+  const end = async () => {
+    await ready;
+    if (sb.updating) await new Promise((ok) => sb.addEventListener("updateend", ok, { once: true }));
+    if (ms.readyState === "open") ms.endOfStream();
+  };
+  return { append, end };
+}
+
+async function synthesize(ev) {
+  ev.preventDefault();
+  if (state.busy) return;
+  const text = $("text").value;
+  if (!text.trim()) { showError(t("empty")); $("text").focus(); return; }
+  if (text.length > state.max) { showError(t("tooLong")(text.length, state.max)); return; }
+  showError("");
+  const format = $("format").value;
+  const body = {
+    text, format, stream: true, emotion: $("emotion").value, voice: $("voice").value || null,
+    intensity: Number($("intensity").value), speed: Number($("speed").value),
+  };
+  state.busy = true;
+  $("go").disabled = true;
+  $("status").textContent = t("working");
+  const started = performance.now();
+  const audio = $("audio");
+  try {
+    const response = await fetch("/tts", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    });
+    if (!response.ok) { showError(await errorMessage(response)); return; }
+    const mime = response.headers.get("Content-Type") || "audio/mpeg";
+    const canStream = format === "mp3" && window.MediaSource && MediaSource.isTypeSupported("audio/mpeg");
+    const sink = canStream ? mseSink(audio, "audio/mpeg") : null;
+    const parts = [];
+    const reader = response.body.getReader();
+    let playing = false;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      if (sink) {
+        await sink.append(value);
+        if (!playing) {
+          playing = true;
+          $("status").textContent = t("streaming");
+          audio.play().catch(() => {});
+        }
+      }
+    }
+    const blob = new Blob(parts, { type: mime });
+    const url = URL.createObjectURL(blob);
+    if (sink) await sink.end();
+    else { audio.src = url; audio.play().catch(() => {}); }
+    const name = `hanvoice-${new Date().toISOString().replace(/[:.]/g, "-")}.${format}`;
+    const link = $("download");
+    link.href = url; link.download = name; link.hidden = false;
+    const ms = Math.round(performance.now() - started);
+    await durationOf(audio);
+    $("status").textContent = t("done")(audio.duration || 0, ms);
+    addRecent({ text, url, name, emotion: body.emotion, format });
+  } catch (e) {
+    showError(t("network"));
+  } finally {
+    state.busy = false;
+    $("go").disabled = false;
+  }
+}
+
+function durationOf(audio) {
+  if (Number.isFinite(audio.duration) && audio.duration > 0) return Promise.resolve();
+  return new Promise((ok) => {
+    const done = () => ok();
+    audio.addEventListener("durationchange", done, { once: true });
+    audio.addEventListener("loadedmetadata", done, { once: true });
+    setTimeout(done, 3000);
+  });
+}
+
+function addRecent(item) {
+  state.recent.unshift(item);
+  state.recent = state.recent.slice(0, 5);
+  $("recent").replaceChildren(...state.recent.map((r) => {
+    const li = document.createElement("li");
+    const play = document.createElement("button");
+    play.type = "button";
+    play.textContent = "▶";
+    play.setAttribute("aria-label", `${t("player")}: ${r.text.slice(0, 30)}`);
+    play.addEventListener("click", () => { $("audio").src = r.url; $("audio").play().catch(() => {}); });
+    const a = document.createElement("a");
+    a.href = r.url; a.download = r.name; a.textContent = t("download");
+    const meta = document.createElement("span");
+    meta.className = "meta";
+    meta.textContent = ` ${r.text.slice(0, 40)}${r.text.length > 40 ? "…" : ""} · ${t("emotions")[r.emotion] || r.emotion} · ${r.format.toUpperCase()} `;
+    li.append(play, meta, a);
+    return li;
+  }));
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("form").addEventListener("submit", synthesize);
+  $("text").addEventListener("input", updateCount);
+  $("text").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) $("form").requestSubmit();
+  });
+  for (const id of ["intensity", "speed"]) {
+    $(id).addEventListener("input", () => { $(`${id}-out`).textContent = Number($(id).value).toFixed(2).replace(/0$/, ""); });
+  }
+  $("lang").addEventListener("click", () => {
+    state.lang = state.lang === "zh" ? "en" : "zh";
+    localStorage.setItem("hanvoice.lang", state.lang);
+    applyLang();
+    updateCount();
+  });
+  applyLang();
+  loadVoices();
+});

@@ -1,0 +1,120 @@
+"""Beyond the queue: a fast 503 with Retry-After. SIGTERM: ready goes 503, in-flight finish."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from service_audio import check_speech
+from service_server import start_server
+
+SENTENCE = "今天的天气非常好，我们一起去公园散步，看看湖边的风景，再去山上走一走。"
+LONG = SENTENCE * 3  # about 2 s of synthesis on one worker
+
+
+def test_overload_is_a_fast_503_with_retry_after(tmp_path: Path) -> None:
+    s = start_server(tmp_path, workers=1, queue_size=1, retry_after=3)
+    try:
+        url = s.url + "/tts"
+        results: list[tuple[int, float, httpx.Headers, dict[str, object]]] = []
+        lock = threading.Lock()
+
+        def one(_: int) -> None:
+            t0 = time.perf_counter()
+            r = httpx.post(url, json={"text": LONG, "format": "wav"}, timeout=120)
+            with lock:
+                results.append((r.status_code, time.perf_counter() - t0, r.headers, r.json()))
+
+        with ThreadPoolExecutor(6) as ex:
+            futures = [ex.submit(one, i) for i in range(2)]
+            time.sleep(0.5)  # both slots taken (one running, one queued)
+            ready = httpx.get(s.url + "/ready")
+            futures += [ex.submit(one, i) for i in range(4)]
+            for f in futures:
+                f.result()
+        ok = [r for r in results if r[0] == 200]
+        busy = [r for r in results if r[0] == 503]
+        print(
+            f"\ncapacity 2 (1 worker + 1 queued), 6 concurrent: {len(ok)} x 200, "
+            f"{len(busy)} x 503 in {', '.join(f'{1000 * r[1]:.0f}' for r in busy)} ms; "
+            f"200s took {', '.join(f'{r[1]:.1f}' for r in ok)} s"
+        )
+        assert ready.status_code == 503 and ready.json()["status"] == "overloaded"
+        assert len(ok) == 2 and len(busy) == 4
+        for _, seconds, headers, body in busy:
+            assert headers["retry-after"] == "3"
+            assert body["error"]["code"] == "overloaded"  # type: ignore[index]
+            assert seconds < 1.0  # refused at once, not after waiting
+        assert httpx.get(s.url + "/ready").status_code == 200  # free again
+        metrics = httpx.get(s.url + "/metrics").text
+        assert 'status="503"' in metrics
+    finally:
+        s.stop()
+
+
+def test_sigterm_drains_in_flight_requests(tmp_path: Path) -> None:
+    s = start_server(tmp_path, workers=1, queue_size=8, drain_delay=0.5, drain_timeout=60)
+    results: list[httpx.Response] = []
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        body = {"text": SENTENCE, "format": "wav", "stream": i % 2 == 1}
+        r = httpx.post(s.url + "/tts", json=body, timeout=120)
+        with lock:
+            results.append(r)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(5)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 20
+    while httpx.get(s.url + "/ready").json()["inflight"] < 5 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    t0 = time.perf_counter()
+    s.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.1)
+    during = httpx.get(s.url + "/ready")
+    health = httpx.get(s.url + "/health")
+    for t in threads:
+        t.join(120)
+    code = s.proc.wait(60)
+    print(
+        f"\nSIGTERM with 5 in flight on 1 worker: all answered, exit after "
+        f"{time.perf_counter() - t0:.1f} s (code {code})"
+    )
+    assert during.status_code == 503 and during.json()["status"] == "draining"
+    assert health.status_code == 200
+    assert len(results) == 5
+    for r in results:
+        assert r.status_code == 200, r.text
+        if r.headers["content-type"] == "application/json":
+            import base64
+
+            check_speech(base64.b64decode(r.json()["audio"]), "wav", SENTENCE)
+        else:
+            check_speech(r.content, "wav", SENTENCE)
+    assert code in (0, -signal.SIGTERM)
+    assert "drained" in s.output()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(s.url + "/health")
+
+
+def test_request_timeout_is_504(tmp_path: Path) -> None:
+    s = start_server(tmp_path, workers=1, queue_size=2, request_timeout=1.0)
+    try:
+        t0 = time.perf_counter()
+        r = httpx.post(s.url + "/tts", json={"text": LONG * 4}, timeout=60)
+        assert r.status_code == 504 and r.json()["error"]["code"] == "timeout"
+        assert time.perf_counter() - t0 < 5  # LONG * 4 takes ~8 s to synthesize
+        # the worker stops after the sentence it is on: free again soon, not after 8 s
+        deadline = time.monotonic() + 3
+        while httpx.get(s.url + "/ready").json()["running"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert httpx.get(s.url + "/ready").json()["running"] == 0
+        assert httpx.post(s.url + "/tts", json={"text": "你好。"}).status_code == 200
+    finally:
+        s.stop()
