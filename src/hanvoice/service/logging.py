@@ -77,6 +77,28 @@ class RequestLog:
         return {k: v for k, v in out.items() if v is not None and v != []}
 
 
+_SECRETS = re.compile(
+    r"(?i)((?:[?&](?:token|api_key|apikey|access_token|key)=)|(?:bearer\s+))[^&\s\"']+"
+)
+
+
+def scrub(text: str) -> str:
+    """Credentials that other libraries may log (uvicorn logs WebSocket URLs with their
+    ``?token=``) replaced by ``***``."""
+    return _SECRETS.sub(r"\1***", text)
+
+
+class ScrubSecrets(logging.Filter):
+    """Applied to every record on our handler, whoever logged it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = scrub(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
 _current: ContextVar[RequestLog | None] = ContextVar("hanvoice_request_log", default=None)
 
 
@@ -112,6 +134,7 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
 
     Replaces the root handlers, so uvicorn's own loggers follow too."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ScrubSecrets())
     handler.setFormatter(
         JsonFormatter()
         if fmt == "json"

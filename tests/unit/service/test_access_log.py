@@ -151,3 +151,21 @@ def test_formatter_output_is_one_json_object_per_line() -> None:
     assert "\n" not in line
     assert data["message"] == "hello 世界" and data["status"] == 200 and data["level"] == "info"
     assert data["timestamp"].endswith("Z")
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        (
+            '"WebSocket /ws/tts?token=eyJ.a.b" [accepted]',
+            '"WebSocket /ws/tts?token=***" [accepted]',
+        ),
+        ("GET /x?a=1&api_key=zzz&b=2", "GET /x?a=1&api_key=***&b=2"),
+        ("Authorization: Bearer abc.def", "Authorization: Bearer ***"),
+        ("nothing to hide", "nothing to hide"),
+    ],
+)
+def test_credentials_are_scrubbed_from_any_log_line(raw: str, clean: str) -> None:
+    rec = logging.makeLogRecord({"msg": "%s", "args": (raw,)})
+    assert hvlog.ScrubSecrets().filter(rec)
+    assert rec.getMessage() == clean
