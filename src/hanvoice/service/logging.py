@@ -148,6 +148,7 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
         lg.propagate = True
     # uvicorn's own access line would duplicate ours without the fields that matter
     logging.getLogger("uvicorn.access").disabled = True
+    logging.captureWarnings(True)  # Python warnings become JSON lines too, not raw stderr
     set_level(level)
 
 

@@ -97,8 +97,10 @@ def eventually(check: Any, timeout: float = 10.0, interval: float = 0.1) -> floa
     raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
 
 
-def tts(client: httpx.Client | str, text: str, **body: Any) -> httpx.Response:
+def tts(
+    client: httpx.Client | str, text: str, headers: dict[str, str] | None = None, **body: Any
+) -> httpx.Response:
     payload = {"text": text, **body}
     if isinstance(client, str):
-        return httpx.post(client + "/tts", json=payload, timeout=120)
-    return client.post("/tts", json=payload)
+        return httpx.post(client + "/tts", json=payload, headers=headers, timeout=120)
+    return client.post("/tts", json=payload, headers=headers)
