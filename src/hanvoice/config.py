@@ -184,7 +184,7 @@ class Settings(BaseSettings):
     jwt_public_key: str | None = None
     """PEM public key, or the path of a PEM file, for RS256 (RSA) or ES256 (P-256) JWTs."""
     jwt_audience: str | None = None
-    """Required ``aud`` of JWTs (unset: tokens must carry no audience)."""
+    """Required ``aud`` of JWTs (unset: not checked)."""
     jwt_issuer: str | None = None
     """Required ``iss`` of JWTs (unset: not checked)."""
     jwt_leeway: float = Field(30.0, ge=0, le=600)
