@@ -16,13 +16,16 @@ import numpy as np
 
 from hanvoice.audio import effects
 from hanvoice.emotion import EmotionPresets
-from hanvoice.engines.base import Audio, Controls, Engine, VoiceInfo
+from hanvoice.engines.base import Audio, Controls, Engine, PartialEngine, Rendered, VoiceInfo
 from hanvoice.errors import EmptyText, InvalidParameter
 from hanvoice.text import Frontend, Segment, Style, Utterance
 
 SPEED_RANGE = (0.5, 2.0)
 PITCH_RANGE = (-6.0, 6.0)
 VOLUME_RANGE = (-30.0, 12.0)
+LOOKAHEAD = 2
+"""Segments started ahead of the one being streamed, for engines that work in the
+background (``PartialEngine``): enough that two workers always have vocoding queued."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,25 +145,60 @@ class Synthesizer:
         *,
         ssml: bool = False,
         allowed_emotions: tuple[str, ...] | None = None,
+        early: bool = False,
     ) -> Iterator[Chunk]:
-        """Yield one chunk per segment as soon as it is synthesized."""
+        """Yield one chunk per segment as soon as it is synthesized.
+
+        ``early``: yield each part an engine hands out (:class:`PartialEngine`) as it comes,
+        so the first audio leaves after a fraction of the first segment; the chunks then
+        join into exactly the same audio. Such an engine also gets the next
+        :data:`LOOKAHEAD` segments started while one is streamed, so that its workers
+        always have work queued.
+        """
         params = (params or SynthesisParams()).validated(self.presets, allowed_emotions)
         utt = text if isinstance(text, Utterance) else self.analyze(text, ssml=ssml)
         sr = self.sample_rate
         base = Style(params.emotion, params.intensity, params.speed, params.pitch, params.volume)
+        segments = utt.segments
+        controls = [self._controls(s.style.over(base), allowed_emotions) for s in segments]
+        started: dict[int, Iterator[Rendered]] = {}
         offset = 0.0
-        for index, segment in enumerate(utt.segments):
-            controls = self._controls(segment.style.over(base), allowed_emotions)
-            audio, times = self._render(segment, controls)
-            pause = np.zeros(round(segment.pause_after * controls.pause_scale * sr), np.float32)
-            audio = np.concatenate([audio, pause]) if pause.size else audio
-            stamps = tuple(
-                CharTime(tok.char, offset + t[0], offset + t[1], tok.source)
-                for tok, t in zip(segment.tokens, times, strict=True)
-                if t is not None
-            )
-            yield Chunk(audio, sr, offset, segment.text, stamps, index)
-            offset += audio.size / sr
+        try:
+            for index, segment in enumerate(segments):
+                c = controls[index]
+                if index not in started:
+                    started[index] = self._start(segments, controls, index)
+                start, audios, stamps = offset, [], []
+                for k, (audio, times, final) in enumerate(self._finish(started[index], c)):
+                    if final:
+                        pause = np.zeros(
+                            round(segment.pause_after * c.pause_scale * sr), np.float32
+                        )
+                        audio = np.concatenate([audio, pause]) if pause.size else audio
+                    here = [
+                        CharTime(tok.char, offset + t[0], offset + t[1], tok.source)
+                        for tok, t in zip(segment.tokens, times, strict=True)
+                        if t is not None
+                    ]
+                    offset += audio.size / sr
+                    if early:  # joined, the chunks' texts make the segment's text
+                        text = segment.text if k == 0 else ""
+                        yield Chunk(audio, sr, offset - audio.size / sr, text, tuple(here), index)
+                    else:
+                        audios.append(audio)
+                        stamps += here
+                    for m in range(index + 1, min(len(segments), index + 1 + LOOKAHEAD)):
+                        if m not in started:  # once our first part is out: start what follows
+                            started[m] = self._start(segments, controls, m)
+                if not early:
+                    audio = audios[0] if len(audios) == 1 else np.concatenate(audios)
+                    yield Chunk(audio, sr, start, segment.text, tuple(stamps), index)
+                del started[index]
+        finally:
+            for parts in started.values():
+                close = getattr(parts, "close", None)
+                if close is not None:
+                    close()
 
     def synthesize(
         self,
@@ -192,12 +230,51 @@ class Synthesizer:
         )
         return replace(controls, emotion=emotion, intensity=intensity)
 
+    def _start(
+        self, segments: tuple[Segment, ...], controls: list[Controls], index: int
+    ) -> Iterator[Rendered]:
+        """The segment's parts: work starts now if the engine can, else on iteration."""
+        segment, c = segments[index], controls[index]
+        if isinstance(self.engine, PartialEngine):
+            last = index == len(segments) - 1
+            return self.engine.render_parts(segment, c, lead=index == 0, alone=last)
+        return (self.engine.render(segment, c) for _ in range(1))
+
+    def _finish(
+        self, parts: Iterator[Rendered], c: Controls
+    ) -> Iterator[tuple[Audio, tuple[tuple[float, float] | None, ...], bool]]:
+        """Parts with the controls the engine does not realise itself applied by DSP.
+
+        When that DSP is sample by sample (no pitch, range or tempo change), each part is
+        passed on as soon as it comes; otherwise the segment is joined first, because WORLD
+        analyses the whole of it. Parts are cut in silence, so limiting each part's peak on
+        its own cannot click; the same parts come for the same input, stream or not.
+        """
+        native = self.engine.native_controls
+        pointwise = (
+            ("pitch" in native or c.pitch == 0.0)
+            and ("pitch_range" in native or c.pitch_range == 1.0)
+            and ("tempo" in native or c.tempo == 1.0)
+        )
+        if not pointwise:
+            yield (*self._render(_join(parts, self.sample_rate), c), True)
+            return
+        first = True
+        for part in parts:
+            audio = part.audio
+            if audio.size:
+                if "volume_db" not in native:
+                    audio = effects.gain(audio, c.volume_db)
+                audio = effects.fade_edges(audio, self.sample_rate, head=first, tail=part.final)
+                audio = effects.limit_peak(audio)
+            first = False
+            yield audio, part.times, part.final
+
     def _render(
-        self, segment: Segment, c: Controls
+        self, rendered: Rendered, c: Controls
     ) -> tuple[Audio, tuple[tuple[float, float] | None, ...]]:
         """Engine output with the controls it does not realise itself applied by DSP."""
         native = self.engine.native_controls
-        rendered = self.engine.render(segment, c)
         audio, times = rendered.audio, rendered.times
         if audio.size == 0:
             return audio, times
@@ -215,3 +292,18 @@ class Synthesizer:
             audio = effects.gain(audio, c.volume_db)
         audio = effects.limit_peak(effects.fade_edges(audio, self.sample_rate))
         return audio, times
+
+
+def _join(parts: Iterator[Rendered], sample_rate: int) -> Rendered:
+    """A segment's parts as one :class:`Rendered`, times relative to its start."""
+    audio: list[Audio] = []
+    times: list[tuple[float, float] | None] = []
+    offset = 0.0
+    for part in parts:
+        times = times or [None] * len(part.times)
+        for i, t in enumerate(part.times):
+            if t is not None:
+                times[i] = (t[0] + offset, t[1] + offset)
+        audio.append(part.audio)
+        offset += part.audio.size / sample_rate
+    return Rendered(np.concatenate(audio) if audio else np.zeros(0, np.float32), tuple(times))

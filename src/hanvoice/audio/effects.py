@@ -34,15 +34,27 @@ def limit_peak(audio: Audio, ceiling: float = PEAK_CEILING) -> Audio:
     return (audio * np.float32(ceiling / peak)).astype(np.float32)
 
 
-def fade_edges(audio: Audio, sample_rate: int, seconds: float = FADE_SECONDS) -> Audio:
-    """Short raised-cosine fades so joined chunks never click."""
+def fade_edges(
+    audio: Audio,
+    sample_rate: int,
+    seconds: float = FADE_SECONDS,
+    *,
+    head: bool = True,
+    tail: bool = True,
+) -> Audio:
+    """Short raised-cosine fades so joined chunks never click.
+
+    ``head``/``tail`` False leave that edge alone (a part in the middle of a segment).
+    """
     n = min(int(sample_rate * seconds), audio.size // 2)
-    if n <= 1:
+    if n <= 1 or not (head or tail):
         return audio
     ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n))).astype(np.float32)
     out = audio.copy()
-    out[:n] *= ramp
-    out[-n:] *= ramp[::-1]
+    if head:
+        out[:n] *= ramp
+    if tail:
+        out[-n:] *= ramp[::-1]
     return out
 
 

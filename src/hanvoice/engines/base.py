@@ -10,7 +10,7 @@ Engines deal in numpy arrays, never in HTTP or file formats.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -102,6 +102,8 @@ class Rendered:
     times: tuple[tuple[float, float] | None, ...]
     """Per token of the segment: (start, end) seconds from the start of ``audio``, or
     ``None`` for silent tokens."""
+    final: bool = True
+    """False on every part of a segment but the last (see :class:`PartialEngine`)."""
 
 
 @runtime_checkable
@@ -115,6 +117,26 @@ class Engine(Protocol):
     def render(self, segment: Segment, controls: Controls) -> Rendered: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class PartialEngine(Engine, Protocol):
+    """An engine that can hand out a segment's audio in parts, as they are ready.
+
+    Optional: the synthesizer uses it when the engine has it, for an earlier first audio and
+    to overlap one segment's work with the next. ``render_parts`` starts the work when it is
+    called (not when iterated) and returns an iterator of :class:`Rendered` parts that join
+    up to what ``render`` returns (the same bytes for the same arguments; the hints may move
+    samples by float rounding). Each part's ``times`` are relative to the part and
+    carry only the tokens that start in it; ``final`` marks the last part. Parts are cut in
+    silence, except the first part of a ``lead`` segment, cut short so that someone waiting
+    for it hears audio sooner; ``alone`` says nothing else will run beside this segment.
+    The iterator's ``close()`` drops work not yet done.
+    """
+
+    def render_parts(
+        self, segment: Segment, controls: Controls, *, lead: bool = False, alone: bool = False
+    ) -> Iterator[Rendered]: ...
 
 
 class EngineFactory(Protocol):

