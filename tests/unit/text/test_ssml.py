@@ -24,7 +24,7 @@ def test_break_emotion_prosody_phoneme_sub_say_as(frontend: Frontend) -> None:
     assert segs[2].style == Style(emotion="happy", intensity=1.2)
     assert segs[2].tokens[2].pinyin == "xing2"
     assert segs[-1].style == Style(rate=1.25, pitch=2.0, volume=-3.0)
-    sub = [t for t in utt.tokens if t.char == "世"][0]
+    sub = next(t for t in utt.tokens if t.char == "世")
     assert ssml[sub.source[0] : sub.source[1]].startswith("<sub")
 
 
