@@ -118,3 +118,36 @@ def test_request_timeout_is_504(tmp_path: Path) -> None:
         assert httpx.post(s.url + "/tts", json={"text": "你好。"}).status_code == 200
     finally:
         s.stop()
+
+
+def _metric(text: str, name: str) -> float:
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name + "{") or line.startswith(name + " ")
+    )
+
+
+def test_client_disconnect_cancels_queued_work(tmp_path: Path) -> None:
+    s = start_server(tmp_path, workers=1, queue_size=4, cache_enabled="false")
+    try:
+        chars_before = _metric(httpx.get(s.url + "/metrics").text, "hanvoice_characters_total")
+        busy = threading.Thread(
+            target=lambda: httpx.post(s.url + "/tts", json={"text": LONG}, timeout=120)
+        )
+        busy.start()
+        deadline = time.monotonic() + 10
+        while httpx.get(s.url + "/ready").json()["running"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        # a second request waits for the worker; its client gives up after 0.3 s
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(s.url + "/tts", json={"text": SENTENCE * 2}, timeout=0.3)
+        deadline = time.monotonic() + 5
+        while httpx.get(s.url + "/ready").json()["inflight"] > 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert httpx.get(s.url + "/ready").json()["inflight"] == 1  # its slot is free again
+        busy.join(120)
+        chars = _metric(httpx.get(s.url + "/metrics").text, "hanvoice_characters_total")
+        assert chars - chars_before == len(LONG)  # the abandoned text was never synthesized
+    finally:
+        s.stop()
