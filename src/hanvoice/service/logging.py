@@ -153,8 +153,10 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
 
 
 def set_level(level: str) -> None:
-    """Change the level at run time (a dynamic setting)."""
-    logging.getLogger().setLevel(level.upper())
+    """Change the level at run time (a dynamic setting): the root logger and ``hanvoice``,
+    which the app sets at start-up."""
+    for name in ("", "hanvoice"):
+        logging.getLogger(name).setLevel(level.upper())
 
 
 class AccessLogMiddleware:

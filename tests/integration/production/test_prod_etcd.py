@@ -156,3 +156,22 @@ def test_etcd_killed_service_keeps_serving_on_last_good_config(
         assert 'hanvoice_config_source_up{source="etcd"} 1.0' in n.metrics()
         downs = [x for x in n.log_lines() if "unreachable" in x["message"]]
         assert len(downs) == 1, downs  # said once per outage, not per retry
+
+
+def test_filter_words_and_policy_from_etcd(etcd: EtcdServer, nodes: list[Node]) -> None:
+    etcd.put(PREFIX + "filter_words", "{fraud: [刷单返利]}")
+    for n in nodes:
+        eventually(lambda n=n: tts(n.url, "招聘刷 单 返 利人员。").status_code == 422)
+        r = tts(n.url, "招聘刷單返利人员。")
+        assert r.json()["error"]["code"] == "content_rejected" and "fraud" in r.text
+        assert "刷" not in r.text
+    etcd.put(PREFIX + "filter_policy", "mask")
+    for n in nodes:
+        eventually(lambda n=n: tts(n.url, "招聘刷 单 返 利人员。").status_code == 200)
+
+
+def test_log_level_from_etcd(etcd: EtcdServer, nodes: list[Node]) -> None:
+    a = nodes[0]
+    etcd.put(PREFIX + "log_level", "debug")
+    eventually(lambda: admin(a)["settings"]["log_level"] == "debug")
+    assert any(x["level"] == "info" and "log_level" in x["message"] for x in a.log_lines())
