@@ -22,11 +22,13 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
+import yaml
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from hanvoice import __version__
 from hanvoice.config import Settings
+from hanvoice.errors import ConfigError
 from hanvoice.service import errors, production
 from hanvoice.service.audio_store import AudioStore
 from hanvoice.service.lifecycle import Lifecycle, Phase
@@ -56,10 +58,23 @@ Errors are `{"error": {"code", "message"}}` with a 4xx status for the caller's m
 
 
 def load_catalog(settings: Settings) -> VoiceCatalog:
+    """The voice catalogue the settings describe (not loaded yet); ConfigError when the
+    voices file or a voice named in the settings is wrong."""
     configs = builtin_voices()
     if settings.voices_file:
-        configs += voices_from_file(settings.voices_file)
-    return VoiceCatalog(configs)
+        try:
+            configs += voices_from_file(settings.voices_file)
+        except (OSError, KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
+            raise ConfigError(f"voices_file {settings.voices_file}: cannot use it ({exc})") from exc
+    catalog = VoiceCatalog(configs)
+    named = {"default_voice": settings.default_voice}
+    named.update({f"openai_voices.{k}": v for k, v in settings.openai_voices.items()})
+    for key, vid in named.items():
+        if vid not in catalog.configs:
+            raise ConfigError(
+                f"invalid setting {key}: no voice {vid!r} (voices: {', '.join(catalog.ids)})"
+            )
+    return catalog
 
 
 def create_app(settings: Settings | None = None, extensions: Sequence[Extension] = ()) -> FastAPI:
@@ -130,10 +145,6 @@ async def _start(app: FastAPI, settings: Settings, metrics: Metrics, stack: Asyn
     logging.getLogger("hanvoice").setLevel(settings.log_level.upper())
     catalog = load_catalog(settings)
     stack.callback(catalog.close)
-    if settings.default_voice not in catalog.configs:
-        from hanvoice.errors import ConfigError
-
-        raise ConfigError(f"default_voice {settings.default_voice!r} is not a configured voice")
     # Load every voice now: fail at start-up, not on a user's request.
     await asyncio.to_thread(lambda: [catalog.get(v) for v in catalog.ids])
     pool = WorkerPool(settings.worker_count, settings.queue_size, settings.retry_after)

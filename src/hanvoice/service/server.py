@@ -17,7 +17,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from hanvoice.config import Settings
-from hanvoice.service.app import create_app
+from hanvoice.service.app import create_app, load_catalog
 from hanvoice.service.logging import configure_logging
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ class DrainingServer(uvicorn.Server):
 def run(settings: Settings) -> None:
     # one JSON object per line on stderr for every logger, uvicorn's included (issue 5)
     configure_logging(settings.log_level, settings.log_format)
+    load_catalog(settings)  # a wrong voice setting: one line and exit 2, before uvicorn
     app = create_app(settings)
     config = uvicorn.Config(
         app,

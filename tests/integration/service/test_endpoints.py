@@ -206,6 +206,25 @@ def test_version_reports_build_region_commit(tmp_path_factory: pytest.TempPathFa
         s.stop()
 
 
+def test_ready_is_503_until_warm(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Listening and alive (/health 200) comes before warm (/ready 200): the warm-up
+    synthesis runs after the socket opens, and /ready says "starting" meanwhile."""
+    from service_server import start_server
+
+    s = start_server(tmp_path_factory.mktemp("warm"), wait_ready=False)
+    try:
+        seen = [httpx.get(s.url + "/ready").json()["status"]]
+        deadline = time.monotonic() + 60
+        while seen[-1] != "ready" and time.monotonic() < deadline:
+            time.sleep(0.02)
+            r = httpx.get(s.url + "/ready")
+            seen.append(r.json()["status"])
+            assert (r.status_code == 200) == (seen[-1] == "ready")
+        assert seen[0] == "starting" and seen[-1] == "ready", seen
+    finally:
+        s.stop()
+
+
 def test_metrics(client: httpx.Client) -> None:
     client.post("/tts", json={"text": "你好。"})
     client.post("/tts", json={"text": ""})

@@ -54,6 +54,9 @@ def test_config_file_and_flags(tmp_path: Path) -> None:
         (["--port", "70000"], {}, "invalid setting port (HANVOICE_PORT): Input should be less"),
         ([], {"HANVOICE_WORKERS": "many"}, "invalid setting workers (HANVOICE_WORKERS)"),
         (["--config", "/nonexistent/h.yaml"], {}, "cannot read config file /nonexistent/h.yaml"),
+        ([], {"HANVOICE_DEFAULT_VOICE": "nobody"}, "default_voice: no voice 'nobody'"),
+        ([], {"HANVOICE_OPENAI_VOICES": '{"nova": "x"}'}, "openai_voices.nova: no voice 'x'"),
+        (["--voices-file", "/nonexistent/v.yaml"], {}, "voices_file /nonexistent/v.yaml"),
     ],
 )
 def test_bad_settings_are_one_line_and_exit_2(
