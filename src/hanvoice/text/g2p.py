@@ -11,10 +11,13 @@ spoken tones. Readings the voice lacks map to the nearest syllable it has.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from hanvoice.text import sandhi
@@ -36,16 +39,60 @@ class Word:
     end: int
 
 
+MIN_WORD_FREQUENCY = 5
+"""jieba's dictionary without its rarest words (349,046 -> 136,547 entries): it loads about
+3.5 times faster (~0.3 s instead of ~1 s cold) and moves about 3 % of word boundaries.
+Readings do not suffer: adjacent words that form a phrase of pypinyin's are read as that
+phrase (see :func:`to_pinyin`)."""
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("HANVOICE_CACHE_DIR") or Path.home() / ".cache" / "hanvoice")
+
+
+def _small_dictionary(jieba_dir: Path) -> Path | None:
+    """The trimmed dictionary, derived once into the cache folder; ``None`` if it cannot
+    be written (then jieba's full dictionary is used)."""
+    target = _cache_dir() / f"jieba-dict-min{MIN_WORD_FREQUENCY}.txt"
+    if target.exists():
+        return target
+    try:
+        lines = (jieba_dir / "dict.txt").read_text(encoding="utf-8").splitlines()
+        kept = [ln for ln in lines if len(p := ln.split()) > 1 and int(p[1]) >= MIN_WORD_FREQUENCY]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("\n".join(kept) + "\n")
+        os.replace(tmp, target)
+    except (OSError, ValueError) as exc:
+        log.warning("using jieba's full dictionary: cannot write %s: %s", target, exc)
+        return None
+    return target
+
+
 @cache
 def _tokenizer() -> Any:
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
-    tok = jieba.Tokenizer()
-    tok.initialize()
+    small = _small_dictionary(Path(jieba.__file__).parent)
+    tok = jieba.Tokenizer(str(small)) if small else jieba.Tokenizer()
+    try:
+        tok.initialize()
+    except Exception as exc:  # a corrupt cached file: fall back to jieba's own
+        log.warning("jieba could not load %s (%s); using its full dictionary", small, exc)
+        tok = jieba.Tokenizer()
+        tok.initialize()
     for word in words("segment_words.txt"):
         tok.add_word(word)
     return tok
+
+
+@cache
+def _phrases() -> frozenset[str]:
+    from pypinyin.constants import PHRASES_DICT
+
+    return frozenset(PHRASES_DICT)
 
 
 def warm() -> None:
@@ -80,14 +127,33 @@ def _rules() -> tuple[tuple[re.Pattern[str], tuple[str, ...], bool], ...]:
     return tuple(out)
 
 
+_NUMBER_RUN = re.compile(
+    r"[零一二三四五六七八九十百千万亿两幺](?:点?[零一二三四五六七八九十百千万亿两幺])+"
+)
+
+
 def segment(text: str) -> list[Word]:
-    """jieba's words, covering ``text`` exactly."""
+    """jieba's words, covering ``text`` exactly; a short spelled-out number (二点五,
+    一百二十八) is one word whatever jieba says, so it is read as one prosodic unit."""
     out = []
     pos = 0
     for w in _tokenizer().cut(text, HMM=True):
         out.append(Word(pos, pos + len(w)))
         pos += len(w)
+    for m in _NUMBER_RUN.finditer(text):
+        if m.end() - m.start() <= 5:
+            out = _merge(out, m.start(), m.end())
     return out
+
+
+def _merge(words_: list[Word], start: int, end: int) -> list[Word]:
+    """Join the words overlapping ``[start, end)`` when they lie inside it."""
+    inside = [w for w in words_ if w.start < end and w.end > start]
+    if len(inside) < 2 or inside[0].start < start or inside[-1].end > end:
+        return words_
+    keep = [w for w in words_ if w.end <= start or w.start >= end]
+    keep.append(Word(start, end))
+    return sorted(keep, key=lambda w: w.start)
 
 
 def is_hanzi(c: str) -> bool:
@@ -127,8 +193,8 @@ def to_pinyin(
     """One reading per character of ``text`` (``None`` = silent)."""
     convert = _pypinyin()
     out: list[str | None] = [None] * len(text)
-    for w in words_:
-        chunk = text[w.start : w.end]
+    for start, end in _reading_units(text, words_):
+        chunk = text[start:end]
         if not _HANZI.search(chunk):
             continue
         got = convert(chunk)
@@ -136,7 +202,7 @@ def to_pinyin(
             got = [convert(c)[0] if _HANZI.match(c) else None for c in chunk]
         for i, p in enumerate(got):
             if p and _HANZI.match(chunk[i]) and _PINYIN.match(p):
-                out[w.start + i] = p
+                out[start + i] = p
     single = {w.start for w in words_ if w.end - w.start == 1}
     for pattern, readings, alone in _rules():
         for m in pattern.finditer(text):
@@ -167,6 +233,27 @@ def to_pinyin(
             unknown.append(c)
     if unknown:
         warnings.append("no reading for " + ", ".join(dict.fromkeys(unknown)) + "; skipped")
+    return out
+
+
+def _reading_units(text: str, words_: list[Word]) -> list[tuple[int, int]]:
+    """Stretches to look up in pypinyin: jieba's words, except that two or three adjacent
+    words forming one of pypinyin's phrases are looked up together (a rare word the
+    trimmed dictionary split still gets its phrase reading)."""
+    phrases = _phrases()
+    out = []
+    i = 0
+    while i < len(words_):
+        for k in (3, 2):
+            if i + k <= len(words_):
+                start, end = words_[i].start, words_[i + k - 1].end
+                if end - start <= 6 and text[start:end] in phrases:
+                    out.append((start, end))
+                    i += k
+                    break
+        else:
+            out.append((words_[i].start, words_[i].end))
+            i += 1
     return out
 
 

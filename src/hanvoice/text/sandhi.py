@@ -53,11 +53,12 @@ def _bu_yi(sylls: list[Syllable]) -> None:
             continue
         prev = sylls[i - 1] if i > 0 else None
         nxt = sylls[i + 1] if i + 1 < n else None
-        repeated = (
+        repeated = (  # 去不去, 看一看: the same character on both sides, nothing between
             prev is not None
             and nxt is not None
             and prev.char == nxt.char
-            and prev.word == s.word == nxt.word
+            and s.word - prev.word <= 1
+            and nxt.word - s.word <= 1
         )
         if s.char == "不":
             if repeated:
