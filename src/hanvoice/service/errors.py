@@ -43,6 +43,7 @@ STATUS: dict[str, int] = {
     "forbidden": 403,
     "rate_limited": 429,
     "not_ready": 503,
+    "client_closed": 499,
     "timeout": 504,
     "voice_assets": 500,
     "engine_error": 500,
@@ -78,6 +79,14 @@ class NotFound(ServiceError):
 
 class ModelNotFound(ServiceError):
     code = "model_not_found"
+    client_error = True
+
+
+class ClientClosed(ServiceError):
+    """The client hung up before the answer was ready (nginx's 499); nobody reads the body,
+    but logs and metrics see the request end."""
+
+    code = "client_closed"
     client_error = True
 
 

@@ -27,6 +27,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     s = start_server(tmp_path_factory.mktemp("server"), **MAIN_SETTINGS)
     yield s
     s.stop()
+    # whatever the tests sent, nothing escaped as an unhandled exception
+    assert "Exception in ASGI application" not in s.output(), s.output()[-5000:]
+    assert "Traceback" not in s.output(), s.output()[-5000:]
 
 
 @pytest.fixture()

@@ -149,5 +149,8 @@ def test_client_disconnect_cancels_queued_work(tmp_path: Path) -> None:
         busy.join(120)
         chars = _metric(httpx.get(s.url + "/metrics").text, "hanvoice_characters_total")
         assert chars - chars_before == len(LONG)  # the abandoned text was never synthesized
+        metrics = httpx.get(s.url + "/metrics").text
+        assert 'route="/tts",status="499"' in metrics
+        assert "Exception in ASGI application" not in s.output()
     finally:
         s.stop()

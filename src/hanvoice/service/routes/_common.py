@@ -9,6 +9,8 @@ from typing import TypeVar
 
 from starlette.requests import Request
 
+from hanvoice.service.errors import ClientClosed
+
 T = TypeVar("T")
 
 
@@ -23,7 +25,7 @@ async def _disconnected(request: Request) -> None:
 async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
     """Await ``work``, cancelling it (and its queued inference) if the client leaves.
 
-    Raises :class:`asyncio.CancelledError` in that case; nobody is left to answer."""
+    Raises :class:`ClientClosed` (499) in that case: nobody is left to read the answer."""
     task = asyncio.ensure_future(work)
     watcher = asyncio.ensure_future(_disconnected(request))
     try:
@@ -31,7 +33,7 @@ async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
         if task in done:
             return task.result()
         task.cancel()
-        raise asyncio.CancelledError("client disconnected")
+        raise ClientClosed("the client closed the connection before the audio was ready")
     finally:
         watcher.cancel()
         if not task.done():
