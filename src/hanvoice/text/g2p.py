@@ -137,7 +137,7 @@ def segment(text: str) -> list[Word]:
     一百二十八) is one word whatever jieba says, so it is read as one prosodic unit."""
     out = []
     pos = 0
-    for w in _tokenizer().cut(text, HMM=True):
+    for w in _tokenizer().cut(text, HMM=False):
         out.append(Word(pos, pos + len(w)))
         pos += len(w)
     for m in _NUMBER_RUN.finditer(text):
@@ -212,6 +212,7 @@ def to_pinyin(
                 j = m.start(1) + k
                 if j < m.end(1):
                     out[j] = reading
+    _adverbial_de(text, words_, out)
     for start, end, readings in lexicon.matches(text):
         for j, reading in zip(range(start, end), readings, strict=True):
             out[j] = reading
@@ -234,6 +235,22 @@ def to_pinyin(
     if unknown:
         warnings.append("no reading for " + ", ".join(dict.fromkeys(unknown)) + "; skipped")
     return out
+
+
+def _adverbial_de(text: str, words_: list[Word], out: list[str | None]) -> None:
+    """地 standing alone after a word of two or more characters and before a verb marks an
+    adverbial (快乐地唱, 认真地听): de5. As a noun it stands after one character (种地,
+    一块地) or inside a word (土地, 当地)."""
+    for k in range(1, len(words_) - 1):
+        w = words_[k]
+        prev = words_[k - 1]
+        if (
+            text[w.start : w.end] == "地"
+            and prev.end - prev.start >= 2
+            and all(_HANZI.match(c) for c in text[prev.start : prev.end])
+            and _HANZI.match(text[w.end : w.end + 1] or "x")
+        ):
+            out[w.start] = "de5"
 
 
 def _reading_units(text: str, words_: list[Word]) -> list[tuple[int, int]]:

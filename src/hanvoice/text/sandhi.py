@@ -8,8 +8,8 @@ The bundled voice learned from Baker labels, which record surface tones (卡尔�
   zhan2 lan2 guan3);
 - 不 before a fourth tone is bu2 (不对 bu2 dui4), between repeated verbs bu5 (去不去);
 - 一 before a fourth tone is yi2 (一个), before other tones yi4 (一天), between repeated
-  verbs yi5 (看一看); it stays yi1 at a word's end, after 第, inside a number (十一, 二十一个)
-  and before 月/号 (一月一号).
+  verbs yi5 (看一看); it stays yi1 at a word's end, after 第/周/月 (第一, 周一, 十月一日),
+  inside a number (十一, 二十一个) and before 月/号 (一月一号).
 
 A syllable whose reading a normalization rule fixed (a digit read one by one, a letter) is
 never changed.
@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 _NUMERALS = set("零一二三四五六七八九十百千万亿两幺")
+_YI1_AFTER = set("第周月初")
+"""After these 一 is an ordinal or a date: 第一, 周一, 十月一日, 初一."""
 _YI1_BEFORE = ("月", "号", "楼", "等奖", "年级", "班", "中", "线", "流", "致", "律", "切")
 
 
@@ -79,7 +81,7 @@ def _yi(
     following = "".join(x.char for x in ahead)
     if repeated:
         return "5"
-    if prev and (prev.char == "第" or (prev.char in _NUMERALS and prev.word == s.word)):
+    if prev and (prev.char in _YI1_AFTER or (prev.char in _NUMERALS and prev.word == s.word)):
         return "1"
     if nxt and nxt.char in _NUMERALS and nxt.word == s.word:
         return "4" if nxt.char in "十百千" else "2" if nxt.char in "万亿" else "1"

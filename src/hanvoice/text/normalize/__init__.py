@@ -29,7 +29,7 @@ def _ascii(rule: Rule) -> Rule:
 @cache
 def all_rules() -> tuple[Rule, ...]:
     """Every rule, in the order it runs."""
-    web, alnum, word = letters.rules()
+    web, alnum, title, word = letters.rules()
     plusplus, equation, *other_symbols = symbols.rules()
     ordered = (
         web,
@@ -42,6 +42,7 @@ def all_rules() -> tuple[Rule, ...]:
         numbers.version_rule(),
         alnum,
         *numbers.rules(),
+        title,
         word,
         plusplus,
         *other_symbols,

@@ -106,7 +106,7 @@ def rules() -> list[Rule]:
         ),
         Rule(
             "year",
-            re.compile(r"(?<![\d.,])(?P<y>\d{4})(?=\s*年(?!代|龄|纪|级|薪|均|限|头))"),
+            re.compile(r"(?<![\d.,])(?P<y>\d{4})(?=\s*年(?!龄|纪|级|薪|均|限|头))"),
             lambda m: year(m.group("y")),
         ),
         Rule(

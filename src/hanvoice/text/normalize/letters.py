@@ -104,7 +104,8 @@ def _web(m: re.Match[str]) -> Replacement:
         if tok.isalpha():
             out.append(_web_word(tok))
         elif tok.isdigit():
-            out.append(digits(tok, yao=True) if len(tok) > 2 else Piece(cardinal(tok)))
+            short = len(tok) <= 2 and not tok.startswith("0")
+            out.append(Piece(cardinal(tok)) if short else digits(tok, yao=True))
         else:
             out.append(Piece(table("symbols_web.tsv").get(tok, "")))
     return out
@@ -162,6 +163,11 @@ def rules() -> list[Rule]:
                 re.ASCII,
             ),
             _alnum,
+        ),
+        Rule(
+            "title",
+            re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|vs|etc|No)\.", re.ASCII),
+            lambda m: [read_word(m.group(0)[:-1]), Piece(" ", [SILENT])],
         ),
         Rule("word", re.compile(_WORD, re.ASCII), lambda m: read_word(m.group(0))),
     ]
