@@ -67,7 +67,8 @@ def cardinal(s: str, *, liang: bool = False) -> str:
     """Read an integer string: ``"10010"`` -> 一万零一十, ``"15"`` -> 十五.
 
     ``liang``: the number counts something (a measure word follows), so a lone 2 and a
-    round 200 become 两 (两个, 两百个; but 二百二十一年). A leading 2 before 千, 万 or 亿 is always 两 (两千, 两万).
+    round 200 become 两 (两个, 两百个; but 二百二十一年). A leading 2 before 千, 万 or 亿 is
+    always 两 (两千, 两万).
     """
     s = s.lstrip("0") or "0"
     if s == "0":
