@@ -110,8 +110,9 @@ async def get_tts(
     """The audio itself, for ``<audio src>``, links, and CDNs that cache frequent phrases.
 
     The same request always gives the same bytes (the model is deterministic), so the
-    ``ETag`` is a hash of the request and the model, and ``If-None-Match`` is answered with
-    304 without synthesizing.
+    ``ETag`` is a hash of the request, the model and the config version (a changed word
+    filter or emotion list changes it), and ``If-None-Match`` is answered with 304 without
+    synthesizing.
     """
     req = SynthesisRequest(
         query.text, query.params(), query.voice, query.format, query.sample_rate, query.ssml
@@ -119,7 +120,9 @@ async def get_tts(
     vid = query.voice or settings.default_voice
     etag = None
     if vid in catalog.configs:
-        etag = f'"{req.key(catalog.get(vid).info.model_sha256)[:32]}"'
+        config = getattr(request.app.state, "config_version", None)
+        version = f"{catalog.get(vid).info.model_sha256}/{config or settings.active_config_version}"
+        etag = f'"{req.key(version)[:32]}"'
     headers = {"Cache-Control": f"public, max-age={settings.http_max_age}"}
     if etag:
         headers["ETag"] = etag
