@@ -28,6 +28,7 @@ GLOBAL_ARGS, STAGES = parse_dockerfile(DOCKERFILE.read_text(encoding="utf-8"))
 IGNORE = DockerIgnore((ROOT / ".dockerignore").read_text(encoding="utf-8"))
 BUILD, RUNTIME = STAGES[0], STAGES[-1]
 SETUP = "scripts/setup.sh"
+SYSTEM_PYTHON = "/usr/bin/python3.11"
 
 
 def setup_run(stage: Stage) -> str:
@@ -186,6 +187,11 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         # Keep this machine's pip cache (the image build sets PIP_NO_CACHE_DIR to keep
         # layers small; here it would only download everything again).
         env.pop("PIP_NO_CACHE_DIR", None)
+        # The image's interpreter is a system one (/usr/local/bin/python3.11 of the base
+        # image) that any user can run; here the equivalent is Debian's, not a pyenv build
+        # under /root, which the unprivileged runtime user could not even reach.
+        if Path(SYSTEM_PYTHON).exists():
+            env["PYTHON"] = SYSTEM_PYTHON
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("HANVOICE_")}, **env}
         result = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", _map(setup_run(BUILD), app)],
@@ -265,7 +271,7 @@ def test_emulated_image_serves_and_passes_its_healthcheck(image: Path) -> None:
         "  kill -0 $pid 2>/dev/null || { cat $log; exit 3; }\n"
         "  sleep 0.5\n"
         "done\n"
-        "kill -TERM $pid; wait $pid; echo EXIT=$?\n"
+        "kill -TERM $pid; rc=0; wait $pid || rc=$?; echo EXIT=$rc; tail -20 $log\n"
     )
     result = subprocess.run(
         _as_service_user(script),
@@ -275,4 +281,7 @@ def test_emulated_image_serves_and_passes_its_healthcheck(image: Path) -> None:
         timeout=300,
     )
     assert "HEALTHY" in result.stdout, result.stdout + result.stderr
-    assert "EXIT=0" in result.stdout, "SIGTERM should drain and exit cleanly: " + result.stdout
+    # uvicorn re-raises SIGTERM after its graceful shutdown, so 143 (128 + 15) is clean too
+    assert re.search(r"^EXIT=(0|143)$", result.stdout, flags=re.MULTILINE), result.stdout
+    assert "draining" in result.stdout, "SIGTERM should start the service's drain"
+    assert "Finished server process" in result.stdout, "and the server should finish"
