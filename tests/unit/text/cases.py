@@ -43,7 +43,14 @@ def load(name: str) -> list[Case]:
 
 
 def files() -> list[str]:
-    return sorted(p.name for p in CASES_DIR.glob("*.tsv"))
+    """The front end's case files: those declaring ``# compare: normalized|pinyin`` (other
+    packages keep their own tables in the same folder)."""
+    out = []
+    for p in sorted(CASES_DIR.glob("*.tsv")):
+        head = p.read_text(encoding="utf-8")[:2000]
+        if "# compare: normalized" in head or "# compare: pinyin" in head:
+            out.append(p.name)
+    return out
 
 
 def all_cases() -> list[Case]:

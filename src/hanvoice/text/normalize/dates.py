@@ -36,6 +36,21 @@ def _date(m: re.Match[str]) -> Replacement:
     return out
 
 
+def _ampm(m: re.Match[str]) -> Replacement:
+    """``"5:30pm"`` -> 下午五点三十分, ``"10am"`` -> 上午十点."""
+    period = "下午" if m.group("ap")[0] in "pP" else "上午"
+    text = _clock(m.group("h"), m.group("mi") or "00", None)
+    return None if text is None else period + text
+
+
+def _festival(m: re.Match[str]) -> Replacement:
+    """A holiday named by its date: ``"5.1假期"`` -> 五一假期, ``"6.18"`` -> 六一八,
+    ``"11.11"`` -> 双十一."""
+    if m.group(0) == "11.11":
+        return "双十一"
+    return [Piece(cardinal(m.group("m"))), digits(m.group("d"))]
+
+
 def _month_day(m: re.Match[str]) -> Replacement:
     mo, d = int(m.group("m")), int(m.group("d"))
     if not _valid(mo, d):
@@ -101,8 +116,27 @@ def rules() -> list[Rule]:
         ),
         Rule(
             "year",
-            re.compile(r"(?<![\d.])(?P<a>\d{4})\s*(?:[-~～—–到至])\s*(?P<b>\d{4})\s*(?P<tail>年)"),
+            re.compile(
+                r"(?<![\d.])(?P<a>\d{4})\s*(?:[-~～—–到至])\s*(?P<b>\d{4})\s*"
+                r"(?P<tail>年|赛季|财年|学年|年度|届)"
+            ),
             _year_range,
+        ),
+        Rule(
+            "time",
+            re.compile(
+                r"(?<![\d:])(?P<h>\d{1,2})(?:[:：](?P<mi>\d{2}))?\s?(?P<ap>[ap]\.?m\.?|[AP]\.?M\.?)"
+                r"(?![A-Za-z])"
+            ),
+            _ampm,
+        ),
+        Rule(
+            "festival",
+            re.compile(
+                r"(?<![\d.])(?P<m>1[0-2]|[1-9])\.(?P<d>[1-3]?\d)(?![\d.])"
+                r"(?=\s*(?:假期|节|长假|小长假|黄金周|晚会|购物节|大促|活动|当天|期间|前后|放假))"
+            ),
+            _festival,
         ),
         Rule(
             "year",

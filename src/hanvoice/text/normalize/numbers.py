@@ -175,7 +175,8 @@ def _range(m: re.Match[str]) -> Replacement:
     a, b = m.group("a"), m.group("b")
     if a[0] in "-−" and not _is_negative_context(m.string, m.start()):
         return None
-    liang = is_liang(m.string[m.end() : m.end() + 4])
+    ordinal = m.string[max(0, m.start() - 1) : m.start()] == "第"
+    liang = is_liang(m.string[m.end() : m.end() + 4]) and not ordinal
     return [number_piece(a, liang=liang), Piece("到"), number_piece(b, liang=liang)]
 
 

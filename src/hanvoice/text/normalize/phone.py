@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from hanvoice.text.buffer import Piece, Replacement
+from hanvoice.text.normalize.letters import spell
 from hanvoice.text.normalize.numbers import digits
 from hanvoice.text.normalize.rule import Rule
 from hanvoice.text.resources import words
@@ -24,6 +25,14 @@ def _read(m: re.Match[str]) -> Replacement:
     if text.startswith("+"):
         out.append(Piece("加"))
     out.append(digits(text, yao=True))
+    return out
+
+
+def _plate(m: re.Match[str]) -> Replacement:
+    """A licence plate: ``"京A·12345"`` -> 京A幺二三四五 (letters spelled)."""
+    out = [Piece(m.group("pre")[0]), spell(m.group("pre")[1])]
+    for c in m.group("num"):
+        out.append(digits(c, yao=True) if c.isdigit() else spell(c))
     return out
 
 
@@ -55,6 +64,15 @@ def rules() -> list[Rule]:
             ),
             _read,
         ),
+        Rule(
+            "plate",
+            re.compile(
+                r"(?P<pre>[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领]"
+                r"[A-Z])[·.\s]?(?P<num>[A-Z0-9]{5,6})(?![A-Za-z0-9])"
+            ),
+            _plate,
+        ),
+        Rule("room", re.compile(r"(?<![\d.])(?P<num>\d{3,4})(?=\s*(?:室|号房|房间))"), _read),
         Rule(
             "digits",
             re.compile(

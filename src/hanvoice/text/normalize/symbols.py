@@ -18,7 +18,7 @@ _OPERAND = r"[\d零一二三四五六七八九十百千万亿两点A-Za-z)）xy]
 
 
 def _equation(m: re.Match[str]) -> Replacement:
-    readings = {r[0]: r[1] for r in rows("symbols.tsv") if r[2] == "math"}
+    readings = {r[0]: r[1] for r in rows("symbols.tsv") if r[2] in ("math", "equation")}
     out: list[Piece] = []
     for tok in re.findall(NUM + r"|[-−+×*÷/=<>]|\S", m.group(0)):
         if tok[0].isdigit():
@@ -48,6 +48,8 @@ def rules() -> list[Rule]:
         ),
     ]
     for sym, reading, where in (r[:3] for r in rows("symbols.tsv")):
+        if where == "equation":
+            continue
         if where == "math":
             pattern = (
                 r"(?<="

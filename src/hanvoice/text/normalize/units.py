@@ -11,7 +11,7 @@ import re
 
 from hanvoice.text.buffer import Piece, Replacement
 from hanvoice.text.normalize.letters import spell
-from hanvoice.text.normalize.numbers import NUM, is_liang, number_piece
+from hanvoice.text.normalize.numbers import NUM, cardinal, digits, is_liang, number_piece
 from hanvoice.text.normalize.rule import Rule
 from hanvoice.text.resources import table
 
@@ -68,6 +68,11 @@ def rules() -> list[Rule]:
                 + r")(?![A-Za-z0-9²³])"
             ),
             _unit,
+        ),
+        Rule(
+            "height",
+            re.compile(r"(?<![\w.])(?P<a>\d)\s*米\s*(?P<b>\d{1,2})(?![\d.])"),
+            lambda m: [Piece(cardinal(m.group("a")) + "米"), digits(m.group("b"))],
         ),
         Rule(
             "temperature",
