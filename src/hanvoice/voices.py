@@ -1,21 +1,26 @@
 """The voice catalogue: which voices exist here and loading them on first use.
 
-The bundled voice ``baker`` is always present. More voices come from a YAML file
+The bundled voice ``baker`` is always present; the 24 Mellotron voices join it when their
+optional set is set up (``scripts/setup.sh --voices``). More voices come from a YAML file
 (``HANVOICE_VOICES_FILE`` or ``--voices``) listing ``id``, ``engine``, ``path`` and
 engine options, e.g. a local Sambert model folder.
+
+Listing is cheap (``info``/``infos`` describe a voice without loading it where its engine
+can), and OpenAI's voice names map to installed voices by ``data/openai_voices.yaml``.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from hanvoice.engines import load_engine
-from hanvoice.engines.base import VoiceConfig
+from hanvoice.engines import describe_voice, load_engine
+from hanvoice.engines.base import VoiceConfig, VoiceInfo
 from hanvoice.errors import VoiceNotFound
 from hanvoice.synth import Synthesizer
 from hanvoice.text import Frontend
@@ -24,7 +29,17 @@ DEFAULT_VOICE = "baker"
 
 
 def builtin_voices() -> list[VoiceConfig]:
-    return [VoiceConfig(id=DEFAULT_VOICE, engine="fastspeech2")]
+    """The bundled voice, then the Mellotron set's voices if it is set up (cheap check)."""
+    from hanvoice.engines.mellotron.speakers import voice_configs
+
+    return [VoiceConfig(id=DEFAULT_VOICE, engine="fastspeech2"), *voice_configs()]
+
+
+def openai_preferences() -> dict[str, list[str]]:
+    """OpenAI voice name -> our voice ids, most preferred first (``data/openai_voices.yaml``)."""
+    text = resources.files("hanvoice").joinpath("data/openai_voices.yaml").read_text("utf-8")
+    data: Any = yaml.safe_load(text)
+    return {str(k): [str(v) for v in vs] for k, vs in data["openai"].items()}
 
 
 def voices_from_file(path: Path) -> list[VoiceConfig]:
@@ -33,7 +48,9 @@ def voices_from_file(path: Path) -> list[VoiceConfig]:
     for entry in data.get("voices", []):
         options = {k: v for k, v in entry.items() if k not in ("id", "engine", "path")}
         p = entry.get("path")
-        out.append(VoiceConfig(str(entry["id"]), str(entry["engine"]), Path(p) if p else None, options))
+        out.append(
+            VoiceConfig(str(entry["id"]), str(entry["engine"]), Path(p) if p else None, options)
+        )
     return out
 
 
@@ -54,15 +71,47 @@ class VoiceCatalog:
 
     def get(self, voice_id: str | None = None) -> Synthesizer:
         vid = voice_id or DEFAULT_VOICE
-        config = self.configs.get(vid)
-        if config is None:
-            raise VoiceNotFound(f"unknown voice {vid!r}; available: {', '.join(self.configs)}")
+        config = self._config(vid)
         with self._lock:
             synth = self._loaded.get(vid)
             if synth is None:
                 synth = Synthesizer(load_engine(config), self.frontend)
                 self._loaded[vid] = synth
             return synth
+
+    def info(self, voice_id: str | None = None) -> VoiceInfo:
+        """A voice's listing, without loading it when its engine can describe it unloaded
+        (the Mellotron set reads one small manifest instead of loading its model)."""
+        vid = voice_id or DEFAULT_VOICE
+        config = self._config(vid)
+        with self._lock:
+            loaded = self._loaded.get(vid)
+        if loaded is not None:
+            return loaded.info
+        described = describe_voice(config)
+        return described if described is not None else self.get(vid).info
+
+    def infos(self) -> list[VoiceInfo]:
+        return [self.info(vid) for vid in self.configs]
+
+    def openai_voices(self) -> dict[str, str]:
+        """Each OpenAI voice name -> the first of its preferred voices installed here."""
+        out = {}
+        for name, preferred in openai_preferences().items():
+            found = next((v for v in preferred if v in self.configs), None)
+            if found is not None:
+                out[name] = found
+        return out
+
+    def _config(self, vid: str) -> VoiceConfig:
+        config = self.configs.get(vid)
+        if config is not None:
+            return config
+        from hanvoice.engines.mellotron.speakers import unavailable_reason
+
+        reason = unavailable_reason(vid)
+        hint = f" ({reason})" if reason else ""
+        raise VoiceNotFound(f"unknown voice {vid!r}{hint}; available: {', '.join(self.configs)}")
 
     def close(self) -> None:
         with self._lock:

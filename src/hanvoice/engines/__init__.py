@@ -22,6 +22,7 @@ __all__ = [
     "Rendered",
     "VoiceConfig",
     "VoiceInfo",
+    "describe_voice",
     "engine_names",
     "load_engine",
 ]
@@ -36,8 +37,7 @@ def engine_names() -> list[str]:
     return sorted(_targets())
 
 
-def load_engine(config: VoiceConfig) -> Engine:
-    """Build the engine named in ``config``; unknown engines are an error, never a fallback."""
+def _factory(config: VoiceConfig) -> EngineFactory:
     target = _targets().get(config.engine)
     if target is None:
         raise VoiceNotFound(
@@ -47,5 +47,16 @@ def load_engine(config: VoiceConfig) -> Engine:
     module_name, _, attr = target.partition(":")
     import importlib
 
-    factory = cast(EngineFactory, getattr(importlib.import_module(module_name), attr))
-    return factory(config)
+    return cast(EngineFactory, getattr(importlib.import_module(module_name), attr))
+
+
+def describe_voice(config: VoiceConfig) -> VoiceInfo | None:
+    """The voice's listing without loading it, if its engine offers a ``describe(config)``;
+    ``None`` otherwise (the caller then loads the voice to ask it)."""
+    describe = getattr(_factory(config), "describe", None)
+    return cast(VoiceInfo, describe(config)) if callable(describe) else None
+
+
+def load_engine(config: VoiceConfig) -> Engine:
+    """Build the engine named in ``config``; unknown engines are an error, never a fallback."""
+    return _factory(config)(config)

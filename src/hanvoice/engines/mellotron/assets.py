@@ -29,7 +29,7 @@ SOURCE_SHA256 = {
     "mellotron.kuangdd-mspk.pt": "6f73e55758506da22bbe6b76ca86ea5ff559f859bca0392e51aaeb0973a7838a",
     "melgan.kuangdd.pt": "4a8cf7774077b82cb48ac0a414f0993a5b904f8c5a2e1a92ae901d506b854da0",
 }
-DERIVATION = "onnx-v1"
+DERIVATION = "onnx-v2"
 """Bump when export.py changes what it writes, so stale graphs are rebuilt."""
 GRAPHS = ("encoder.onnx", "decoder_step.onnx", "vocoder.onnx")
 MANIFEST = "manifest.json"

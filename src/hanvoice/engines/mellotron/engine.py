@@ -75,6 +75,7 @@ class _SharedModels:
             model = self._models.get(key)
             if model is None:
                 model = MellotronModel(assets.load_files(folder), threads)
+                _warm_up(model)  # once per model, not per speaker: fail at start-up
                 self._models[key] = model
             return model
 
@@ -135,7 +136,6 @@ class MellotronEngine:
         self.table = PhonemeTable()
         self.info = _info(config, self.speaker, self.model.files.sha256)
         self._vector = speaker_vector(self.speaker.speaker)
-        self.render(_WARMUP, Controls())  # fail at start-up, not on first use
 
     def close(self) -> None:
         """Drop this voice's hold on the shared model (freed when no voice uses it)."""
@@ -189,9 +189,12 @@ class MellotronEngine:
         """Decode; if the attention gets lost (no stop, or never reaches the end), try the
         next seeds. The seeds are fixed, so the result is still the same every time."""
         max_steps = min(MAX_STEPS, 100 + 45 * max(syllables, 1))
+        end_from = max(i for i, o in enumerate(seq.owners) if o >= 0) + 1
         best: Decoded | None = None
         for seed in range(RETRIES + 1):
-            decoded = self.model.decode(seq.ids, self._vector, seed=seed, max_steps=max_steps)
+            decoded = self.model.decode(
+                seq.ids, self._vector, seed=seed, max_steps=max_steps, end_from=end_from
+            )
             if decoded.finished and reached_end(decoded.alignment, len(seq.ids)):
                 return decoded
             log.info("Mellotron attention lost (seed %d, %s); retrying", seed, self.info.id)
@@ -200,7 +203,12 @@ class MellotronEngine:
         return best
 
 
-_WARMUP = Segment((Token("你", "ni3"), Token("好", "hao3"), Token("。", None)), 0)
+_WARMUP = (Token("你", "ni3"), Token("好", "hao3"), Token("。", None))
+
+
+def _warm_up(model: MellotronModel) -> None:
+    seq = PhonemeTable().encode(_WARMUP)
+    model.vocode(model.decode(seq.ids, speaker_vector("Aiyue"), max_steps=60).mel)
 
 
 def reached_end(alignment: npt.NDArray[np.float32], n_symbols: int) -> bool:

@@ -168,6 +168,7 @@ def build_modules(source_dir: Path) -> tuple[Any, Any, Any]:
             att_ctx: Any,
             memory: Any,
             processed_memory: Any,
+            attention_bias: Any,
         ) -> Any:
             # Tacotron2's prenet keeps dropout on at inference (ttskit: training=True); the
             # masks (0 or 2) come from the caller so the same seed gives the same audio.
@@ -179,7 +180,8 @@ def build_modules(source_dir: Path) -> tuple[Any, Any, Any]:
             energies = self.v(
                 torch.tanh(self.query(att_h)[:, None, :] + location + processed_memory)
             ).squeeze(-1)
-            att_w = torch.softmax(energies, dim=1)
+            # the runtime's window keeping the alignment monotonic (zeros = ttskit's own)
+            att_w = torch.softmax(energies + attention_bias, dim=1)
             att_ctx = torch.bmm(att_w[:, None, :], memory).squeeze(1)
             att_w_cum = att_w_cum + att_w
             dec_h, dec_c = self.decoder_rnn(torch.cat([att_h, att_ctx], -1), (dec_h, dec_c))
@@ -248,6 +250,7 @@ STEP_INPUTS = (
     "att_ctx",
     "memory",
     "processed_memory",
+    "attention_bias",
 )
 STEP_OUTPUTS = (
     "mel",
@@ -284,8 +287,8 @@ def _export_graphs(modules: tuple[Any, Any, Any], out: Path) -> None:
             dynamo=False,
         )
         step_args = (z(1, 80), z(1, 128), z(1, 128), *(z(1, 512) for _ in range(4)))
-        step_args += (z(1, n), z(1, n), z(1, 288), z(1, n, 288), z(1, n, 64))
-        dynamic = ("att_w", "att_w_cum", "memory", "processed_memory")
+        step_args += (z(1, n), z(1, n), z(1, 288), z(1, n, 288), z(1, n, 64), z(1, n))
+        dynamic = ("att_w", "att_w_cum", "memory", "processed_memory", "attention_bias")
         torch.onnx.export(
             step,
             step_args,
@@ -325,10 +328,10 @@ def torch_reference(
         n = len(ids)
         state = [torch.zeros(1, 512) for _ in range(4)]
         state += [torch.zeros(1, n), torch.zeros(1, n), torch.zeros(1, 288)]
-        frame, frames = torch.zeros(1, 80), []
+        frame, frames, no_bias = torch.zeros(1, 80), [], torch.zeros(1, n)
         for _ in range(1000):
             m1, m2 = (torch.from_numpy(m) for m in dropout_masks(rng))
-            mel, gate, *state = step(frame, m1, m2, *state, memory, processed)
+            mel, gate, *state = step(frame, m1, m2, *state, memory, processed, no_bias)
             if float(torch.sigmoid(gate)) > GATE_THRESHOLD:
                 break
             frames.append(mel)
@@ -353,7 +356,7 @@ def check(modules: tuple[Any, Any, Any], folder: Path) -> dict[str, Any]:
     )
     model = MellotronModel(files)
     ref_mel, ref_audio = torch_reference(modules, CHECK_TEXT_IDS, "Aiyue", seed=0)
-    decoded = model.decode(CHECK_TEXT_IDS, speaker_vector("Aiyue"), seed=0)
+    decoded = model.decode(CHECK_TEXT_IDS, speaker_vector("Aiyue"), seed=0, window=None)
     audio = model.vocode(decoded.mel)
     report: dict[str, Any] = {
         "speaker": "Aiyue",

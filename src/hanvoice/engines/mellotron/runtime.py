@@ -24,8 +24,12 @@ GATE_THRESHOLD = 0.8
 MAX_STEPS = 1200
 """The model's own limit (about 14 s of audio); clauses are kept far below it."""
 PRENET_DROPOUT = 0.5
+WINDOW = (1, 4)
+"""Symbols the attention may look behind and ahead of where it was, at each step."""
 END_HOLD = 30
-"""Frames (0.35 s) the attention may sit on the end symbols before we stop without a gate."""
+"""Frames (0.35 s) the attention may sit past the last syllable before we stop without a
+gate; all but ``END_KEEP`` of them are dropped (the model babbles there)."""
+END_KEEP = 6
 _STATE = ("att_h", "att_c", "dec_h", "dec_c", "att_w", "att_w_cum", "att_ctx")
 
 Array = npt.NDArray[np.float32]
@@ -40,6 +44,13 @@ def dropout_masks(rng: np.random.Generator) -> tuple[Array, Array]:
     keep = rng.random((2, 1, 128)) >= PRENET_DROPOUT
     masks = keep.astype(np.float32) / np.float32(1.0 - PRENET_DROPOUT)
     return masks[0], masks[1]
+
+
+def window_bias(n: int, position: int, window: tuple[int, int]) -> Array:
+    """Additive attention bias: 0 inside the window around ``position``, -1e4 outside."""
+    bias = np.full((1, n), -1e4, np.float32)
+    bias[0, max(0, position - window[0]) : position + window[1] + 1] = 0.0
+    return bias
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +89,18 @@ class MellotronModel:
         *,
         seed: int = 0,
         max_steps: int = MAX_STEPS,
+        window: tuple[int, int] | None = WINDOW,
+        end_from: int | None = None,
     ) -> Decoded:
-        """Mel frames for one phoneme sequence, up to (not including) the stop frame."""
+        """Mel frames for one phoneme sequence, up to (not including) the stop frame.
+
+        ``window`` keeps the attention within (behind, ahead) symbols of where it was: some
+        speakers' attention otherwise jumps to the end of the sentence and stays there
+        (Xiaowei from the fourth symbol on). ``None`` decodes exactly as ttskit does.
+        ``end_from`` is the first symbol after the last syllable (default: the end symbols).
+        """
         n = len(ids)
+        end_from = n - 2 if end_from is None else end_from
         memory, processed = self._encoder.run(
             None, {"ids": np.array([ids], np.int64), "speaker": speaker[None, :]}
         )
@@ -90,23 +110,29 @@ class MellotronModel:
         feeds["att_w_cum"] = np.zeros((1, n), np.float32)
         feeds["frame"] = np.zeros((1, N_MELS), np.float32)
         feeds["memory"], feeds["processed_memory"] = memory, processed
+        feeds["attention_bias"] = np.zeros((1, n), np.float32)
         rng = np.random.default_rng(seed)
+        position = 0
         mels: list[Array] = []
         align: list[Array] = []
         finished, at_end = False, 0
         for _ in range(max_steps):
             feeds["mask1"], feeds["mask2"] = dropout_masks(rng)
+            if window is not None:
+                feeds["attention_bias"] = window_bias(n, position, window)
             mel, gate, *state = self._step.run(None, feeds)
-            if 1.0 / (1.0 + np.exp(-float(gate[0, 0]))) > GATE_THRESHOLD:
+            position = int(np.argmax(state[4][0]))
+            # a stop before the attention got near the end is a misfire (seen on Xiaowei)
+            if position >= n - 4 and 1.0 / (1.0 + np.exp(-float(gate[0, 0]))) > GATE_THRESHOLD:
                 finished = True
                 break
             feeds.update(zip(_STATE, state, strict=True))
             feeds["frame"] = mel
             mels.append(mel[0])
             align.append(state[4][0])
-            at_end = at_end + 1 if int(np.argmax(state[4][0])) >= n - 2 else 0
+            at_end = at_end + 1 if position >= end_from else 0
             if at_end >= END_HOLD:  # the gate missed the end: drop the frames spent there
-                del mels[-END_HOLD:], align[-END_HOLD:]
+                del mels[END_KEEP - END_HOLD :], align[END_KEEP - END_HOLD :]
                 finished = True
                 break
         if not mels:

@@ -31,6 +31,8 @@ class Speaker:
     name: str
     """Display name, Chinese first, with pinyin."""
     gender: str
+    withheld: str = ""
+    """Why the voice is not offered although it was trained (empty: offered)."""
 
 
 @functools.cache
@@ -39,7 +41,13 @@ def speakers() -> tuple[Speaker, ...]:
     text = resources.files(__package__).joinpath("voices.yaml").read_text("utf-8")
     data: Any = yaml.safe_load(text)
     return tuple(
-        Speaker(str(v["id"]), str(v["speaker"]), str(v["name"]), str(v["gender"]))
+        Speaker(
+            str(v["id"]),
+            str(v["speaker"]),
+            str(v["name"]),
+            str(v["gender"]),
+            str(v.get("withheld", "")),
+        )
         for v in data["voices"]
     )
 
@@ -64,9 +72,27 @@ def speaker_vector(name: str) -> npt.NDArray[np.float32]:
 
 
 def voice_configs(folder: Path | None = None) -> list[VoiceConfig]:
-    """One voice per trained speaker, all sharing one model; empty unless set up."""
+    """One voice per offered speaker, all sharing one model; empty unless set up."""
     from hanvoice.engines.mellotron.assets import installed
 
     if not installed(folder):
         return []
-    return [VoiceConfig(s.id, ENGINE, folder, {"speaker": s.speaker}) for s in speakers()]
+    return [
+        VoiceConfig(s.id, ENGINE, folder, {"speaker": s.speaker})
+        for s in speakers()
+        if not s.withheld
+    ]
+
+
+def unavailable_reason(voice_id: str) -> str:
+    """Why a Mellotron voice id is not in the catalogue here ("" if it is no such voice)."""
+    from hanvoice.engines.mellotron.assets import SETUP_HINT, installed
+
+    s = by_id(voice_id)
+    if s is None:
+        return ""
+    if s.withheld:
+        return f"the Mellotron voice {voice_id!r} is withheld: {s.withheld}"
+    if not installed():
+        return f"it belongs to the optional Mellotron voice set, not set up here: {SETUP_HINT}"
+    return ""
