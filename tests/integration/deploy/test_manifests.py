@@ -169,8 +169,10 @@ def test_the_region_matches_the_inventory(overlay: str) -> None:
     assert cm["data"]["HANVOICE_ETCD_ENDPOINTS"] == region.etcd
     ingress = one(docs, "Ingress")
     host = region.endpoint.split("://", 1)[1]
-    assert ingress["spec"]["rules"][0]["host"] == host
-    assert ingress["spec"]["tls"][0]["hosts"] == [host]
+    hosts = [rule["host"] for rule in ingress["spec"]["rules"]]
+    # its own name first, then the global names GeoDNS resolves to it
+    assert hosts == [host, "tts.example.com", "tts.example.cn"]
+    assert ingress["spec"]["tls"][0]["hosts"] == hosts
     # the optional in-cluster Redis is there exactly when the region's Redis URL names it
     has_redis = any(d["kind"] == "Deployment" and d["metadata"]["name"] == "hanvoice-redis"
                     for d in docs)  # fmt: skip
@@ -198,6 +200,11 @@ def test_service_hpa_pdb_networkpolicy_configmap_and_secret(overlay: str) -> Non
     svc = one(docs, "Service")
     assert svc["spec"]["selector"].items() <= pod_labels.items()
     assert svc["spec"]["ports"][0]["targetPort"] == "http"
+    internal = one(docs, "Service", "hanvoice-internal")  # the edge tier's origin
+    assert internal["spec"]["type"] == "LoadBalancer"
+    assert internal["spec"]["externalTrafficPolicy"] == "Local"
+    assert internal["spec"]["selector"].items() <= pod_labels.items()
+    assert internal["spec"]["ports"][0]["targetPort"] == "http"
     hpa = one(docs, "HorizontalPodAutoscaler")
     assert hpa["spec"]["minReplicas"] >= 1
     assert hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] >= 300
@@ -207,6 +214,8 @@ def test_service_hpa_pdb_networkpolicy_configmap_and_secret(overlay: str) -> Non
     netpol = one(docs, "NetworkPolicy")
     assert netpol["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
     assert set(netpol["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+    ingress_ports = {p["port"] for rule in netpol["spec"]["ingress"] for p in rule["ports"]}
+    assert ingress_ports == {5000}
     egress_ports = {p["port"] for rule in netpol["spec"]["egress"] for p in rule["ports"]}
     assert egress_ports == {53, 6379, 2379}, "DNS, Redis and etcd only: no internet"
     # the YAML config: mounted as a folder (no subPath, so updates reach the pod) and without
