@@ -39,6 +39,8 @@ KILL_AFTER = 10
 
 
 def start_pair(origins: Origins, start_edge: StartEdge, max_age: int) -> tuple[Edge, list[Origin]]:
+    # One config version for both, as pods sharing a ConfigMap have (the ETag includes it;
+    # left unset it would be a hash of each origin's settings, and their ports differ).
     pair = [
         origins.start(
             f"origin-{x}",
@@ -46,6 +48,7 @@ def start_pair(origins: Origins, start_edge: StartEdge, max_age: int) -> tuple[E
             build="0.1.0",
             http_max_age=str(max_age),
             queue_size="32",
+            config_version="edge-test-1",
         )
         for x in "ab"
     ]
