@@ -190,8 +190,9 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         # The image's interpreter is a system one (/usr/local/bin/python3.11 of the base
         # image) that any user can run; here the equivalent is Debian's, not a pyenv build
         # under /root, which the unprivileged runtime user could not even reach.
-        if Path(SYSTEM_PYTHON).exists():
-            env["PYTHON"] = SYSTEM_PYTHON
+        if not Path(SYSTEM_PYTHON).exists():
+            pytest.fail(f"emulating the image needs Debian's {SYSTEM_PYTHON} (python3.11-venv)")
+        env["PYTHON"] = SYSTEM_PYTHON
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("HANVOICE_")}, **env}
         result = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", _map(setup_run(BUILD), app)],
