@@ -36,7 +36,7 @@ PARAGRAPH = (
     "认真地示范着每一个动作。上课铃响了，大家回到教室，开始了新一天的学习。数学课上，老师讲解了"
     "分数的加减法，同学们都听得很认真。下课后，小明和朋友们一起在走廊里讨论刚才的题目，有人提出"
     "了不同的解法，大家争论得很热烈。最后，他们一起去请教老师，终于弄明白了其中的道理，心里"
-    "别提多高兴了。"
+    "别提多高兴了。放学以后，他们高高兴兴地回家了。"
 )
 SHORT = [
     "您好，欢迎光临。",
@@ -55,13 +55,13 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))] if s else float("nan")
 
 
-async def first_audio(url: str, runs: int) -> dict[str, Any]:
+async def first_audio(url: str, runs: int, emotion: str = "neutral") -> dict[str, Any]:
     times, totals = [], []
     async with httpx.AsyncClient(timeout=120) as c:
         for _ in range(runs):
             t0 = time.perf_counter()
             first = None
-            body = {"text": PARAGRAPH, "stream": True, "format": "pcm"}
+            body = {"text": PARAGRAPH, "stream": True, "format": "pcm", "emotion": emotion}
             async with c.stream("POST", url + "/tts", json=body) as r:
                 async for b in r.aiter_raw():
                     if b and first is None:
@@ -139,6 +139,7 @@ def main() -> None:
             url = s.url
         results: dict[str, Any] = {"load_average_before": os.getloadavg()}
         results["first_audio"] = asyncio.run(first_audio(url, args.runs))
+        results["first_audio_happy"] = asyncio.run(first_audio(url, args.runs, "happy"))
         results["throughput_8_clients"] = asyncio.run(load(url, 8, args.seconds))
         if args.url is None:
             small = start_server(
@@ -165,6 +166,8 @@ def main() -> None:
         f"{'first audio, ' + str(fa['chars']) + '-char paragraph (median/p90)':44} "
         f"{fa['median_ms']} / {fa['p90_ms']} ms (whole: {fa['whole_median_ms']} ms)"
     )
+    fh = results["first_audio_happy"]
+    print(f"{'first audio, same, emotion happy':44} {fh['median_ms']} / {fh['p90_ms']} ms")
     print(
         f"{'short texts, 8 clients':44} {tp['ok_per_second']} req/s, p50 {tp['ok_p50_ms']} ms, "
         f"p99 {tp['ok_p99_ms']} ms, statuses {tp['statuses']}"
