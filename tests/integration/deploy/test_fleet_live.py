@@ -9,12 +9,14 @@ and a region draining after SIGTERM, are flagged too.
 from __future__ import annotations
 
 import json
+import shlex
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -146,6 +148,38 @@ def test_a_down_region_is_flagged(fleet: dict[str, Origin], tmp_path: Path) -> N
     row = next(line for line in result.stdout.splitlines() if line.startswith("us-virginia"))
     assert row.split()[1] == "down"
     assert "us-virginia: unreachable (connection failed" in result.stdout
+
+
+def test_rollout_plan_gates_run_against_the_fleet(fleet: dict[str, Origin], tmp_path: Path) -> None:
+    """Mid-rollout of the hotfix: eu-frankfurt (the canary) runs it, the others do not yet.
+
+    The plan's own ready gates, run as printed: the canary's passes, the next wave's fails
+    until that wave is rolled."""
+    inv = write_inventory(tmp_path / "regions.yaml", {n: o.url for n, o in fleet.items()})
+    doc = yaml.safe_load(inv.read_text(encoding="utf-8"))
+    doc["rollout"] = {"canary": "eu-frankfurt", "waves": [["cn-beijing"], ["ap-singapore"]]}
+    inv.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    plan = subprocess.run(
+        [sys.executable, "-m", "hanvoice.cli", "fleet", "rollout-plan", "--inventory", str(inv),
+         "--digest", "sha256:" + "ab" * 32, "--build", DRIFTED, "--json"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    assert plan.returncode == 0, plan.stderr
+    waves = json.loads(plan.stdout)["waves"]
+    assert [w["regions"][0]["region"] for w in waves] == ["eu-frankfurt", "cn-beijing",
+                                                          "ap-singapore"]  # fmt: skip
+
+    def run_gate(wave: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+        gate = next(g for g in wave["gates"] if g["name"] == "ready")
+        argv = shlex.split(gate["command"])
+        assert argv[:3] == ["hanvoice", "fleet", "status"]
+        return fleet_cli(*argv[3:])
+
+    canary = run_gate(waves[0])
+    assert canary.returncode == 0, canary.stdout
+    next_wave = run_gate(waves[1])
+    assert next_wave.returncode == 1
+    assert f"cn-beijing: build is '{GOOD}', expected '{DRIFTED}'" in next_wave.stdout
 
 
 def test_a_draining_region_is_not_ready(fleet: dict[str, Origin], tmp_path: Path) -> None:
