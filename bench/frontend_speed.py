@@ -3,7 +3,9 @@
     .venv/bin/python -m bench.frontend_speed
 
 Prints a table and writes ``bench/results/frontend_speed.json``. Targets (issue 3): well
-under 15 ms warm for 200 characters; the CLI's start-up small; 20,000 characters work.
+under 15 ms warm for 200 characters; the CLI's start-up small; 20,000 characters work,
+including pathological repetitions ("1-1-1-...") that would make a careless regular
+expression quadratic.
 """
 
 from __future__ import annotations
@@ -48,6 +50,15 @@ def main() -> int:
         capture_output=True,
     )
     cli_s = time.perf_counter() - a
+    worst = 0.0
+    worst_input = ""
+    for unit in ("1.", "1-", "1/", "a@", "1:", "-1", "+8", "第1", "1", "a", "长", "😀"):
+        text = (unit * 20000)[:20000]
+        a = time.perf_counter()
+        fe.analyze(text)
+        took = time.perf_counter() - a
+        if took > worst:
+            worst, worst_input = took, unit
     rows = {
         "import_ms": round((t1 - t0) * 1000, 1),
         "first_call_200_chars_ms": round((t2 - t1) * 1000, 1),
@@ -56,6 +67,8 @@ def main() -> int:
         "chapter_20000_chars_s": round(chapter_s, 2),
         "chapter_segments": len(utt.segments),
         "cli_g2p_process_s": round(cli_s, 2),
+        "worst_20000_char_repetition_s": round(worst, 2),
+        "worst_repeated_unit": worst_input,
     }
     for k, v in rows.items():
         print(f"{k:28s} {v}")

@@ -82,7 +82,9 @@ class Frontend:
         pauses: dict[int, float] = {}
         for item in items:
             if isinstance(item, markup.Pause):
-                pauses[len(buf)] = pauses.get(len(buf), 0.0) + item.seconds
+                # breaks in a row add up, to at most one break's maximum
+                total = pauses.get(len(buf), 0.0) + item.seconds
+                pauses[len(buf)] = min(total, markup.MAX_BREAK)
                 continue
             part = self._run(item, warnings)
             run_style = item.style.over(base)

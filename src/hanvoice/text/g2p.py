@@ -140,20 +140,28 @@ def segment(text: str) -> list[Word]:
     for w in _tokenizer().cut(text, HMM=False):
         out.append(Word(pos, pos + len(w)))
         pos += len(w)
-    for m in _NUMBER_RUN.finditer(text):
-        if m.end() - m.start() <= 5:
-            out = _merge(out, m.start(), m.end())
+    spans = {m.start(): m.end() for m in _NUMBER_RUN.finditer(text) if m.end() - m.start() <= 5}
+    return _merge(out, spans) if spans else out
+
+
+def _merge(words_: list[Word], spans: dict[int, int]) -> list[Word]:
+    """Join consecutive words that exactly fill one of ``spans`` (start -> end)."""
+    out: list[Word] = []
+    i = 0
+    while i < len(words_):
+        w = words_[i]
+        end = spans.get(w.start)
+        if end is not None and w.end < end:
+            j = i
+            while j < len(words_) and words_[j].end < end:
+                j += 1
+            if j < len(words_) and words_[j].end == end:
+                out.append(Word(w.start, end))
+                i = j + 1
+                continue
+        out.append(w)
+        i += 1
     return out
-
-
-def _merge(words_: list[Word], start: int, end: int) -> list[Word]:
-    """Join the words overlapping ``[start, end)`` when they lie inside it."""
-    inside = [w for w in words_ if w.start < end and w.end > start]
-    if len(inside) < 2 or inside[0].start < start or inside[-1].end > end:
-        return words_
-    keep = [w for w in words_ if w.end <= start or w.start >= end]
-    keep.append(Word(start, end))
-    return sorted(keep, key=lambda w: w.start)
 
 
 def is_hanzi(c: str) -> bool:

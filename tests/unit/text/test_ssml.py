@@ -122,3 +122,8 @@ def test_phoneme_mismatch(frontend: Frontend, ssml: str) -> None:
 def test_entities_and_cdata(frontend: Frontend) -> None:
     utt = frontend.analyze("<speak>A&lt;B &#x4F60;<![CDATA[好&]]></speak>", ssml=True)
     assert utt.normalized == "A小于B 你好和"
+
+
+def test_breaks_in_a_row_are_capped(frontend: Frontend) -> None:
+    utt = frontend.analyze("<speak>a" + '<break time="5s"/>' * 100 + "b</speak>", ssml=True)
+    assert sum(s.pause_after for s in utt.segments if not s.tokens) == pytest.approx(10.0)

@@ -147,10 +147,12 @@ def rules() -> list[Rule]:
         Rule(
             "web",
             re.compile(
-                r"(?:https?://|ftp://|www\.)[\w\-.~%/?#=&+:@]+[\w/]"
-                r"|[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
-                r"|\b[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:com|cn|net|org|edu|gov|io|ai|co|me|info)\b"
-                r"(?:/[\w\-.~%/?#=&+]*)?",
+                # every repetition is bounded: "1-1-1-..." must not cost O(n²)
+                r"(?:https?://|ftp://|www\.)[\w\-.~%/?#=&+:@]{1,200}[\w/]"
+                r"|(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,6}"
+                r"|(?<![\w.-])[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,6}"
+                r"\.(?:com|cn|net|org|edu|gov|io|ai|co|me|info)\b"
+                r"(?:/[\w\-.~%/?#=&+]{0,200})?",
                 re.ASCII,
             ),
             _web,

@@ -133,7 +133,7 @@ def number_piece(s: str, *, liang: bool = False) -> Piece:
 
 # ------------------------------------------------------------------------------ rules
 
-NUM = r"\d+(?:,\d{3})*(?:\.\d+)?"
+NUM = r"\d+(?:,\d{3}){0,6}(?:\.\d+)?"
 _SIGNED = r"[-−]?" + NUM
 _BEFORE_NUM = r"(?<![\w.])"  # not glued to a word, a version or another number
 
@@ -226,7 +226,7 @@ def version_rule() -> Rule:
         "version",
         re.compile(
             r"(?P<v>\b[vV](?:er)?\.?\s?)(?P<ver>\d+(?:\.\d+)+|\d+)\b"
-            r"|(?<![\d.])(?P<ver2>\d+\.\d+\.\d+(?:\.\d+)*)(?![\d.])"
+            r"|(?<![\d.])(?P<ver2>\d+\.\d+\.\d+(?:\.\d+){0,4})(?![\d.])"
         ),
         _version,
     )

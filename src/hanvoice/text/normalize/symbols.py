@@ -38,11 +38,11 @@ def rules() -> list[Rule]:
                 + NUM
                 + r"(?:\s*[-−+×*÷/]\s*"
                 + NUM
-                + r")+\s*[=<>]\s*[-−]?"
+                + r"){1,8}\s*[=<>]\s*[-−]?"  # bounded: "1-1-1-..." must not cost O(n²)
                 + NUM
                 + r"(?:\s*[-−+×*÷/]\s*"
                 + NUM
-                + r")*"
+                + r"){0,8}"
             ),
             _equation,
         ),
