@@ -132,3 +132,10 @@ def test_a_chapter(frontend: Frontend) -> None:
     utt = frontend.analyze(text)
     assert len(utt.segments) >= 400
     assert all(s.syllables <= 60 for s in utt.segments)
+
+
+@pytest.mark.timeout(120)  # a hang guard, not a speed target (bench/frontend_speed.py)
+@pytest.mark.parametrize("unit", ["1.", "1-", "1/", "a@", "1:", "-1", "+8", "第1", "a."])
+def test_pathological_repetitions_finish(frontend: Frontend, unit: str) -> None:
+    utt = frontend.analyze(unit * 10000)
+    assert all(s.syllables <= 60 for s in utt.segments)
