@@ -191,7 +191,7 @@ def metric_names(exposition: str) -> set[str]:
         "info": ("_info",),
         "untyped": ("",),
     }
-    names = set()
+    names: set[str] = set()
     for line in exposition.splitlines():
         if line.startswith("# TYPE "):
             _, _, family, kind = line.split(maxsplit=3)

@@ -91,7 +91,8 @@ def test_scrape_config_is_valid(tmp_path: Path) -> None:
 
 
 def _dashboard() -> dict[str, Any]:
-    return json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    dash: dict[str, Any] = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    return dash
 
 
 def _panel_exprs(dash: dict[str, Any]) -> list[tuple[str, str]]:

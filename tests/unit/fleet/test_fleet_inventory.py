@@ -40,7 +40,7 @@ def _doc(**changes: Any) -> dict[str, Any]:
         ],
     }  # fmt: skip
     for path, value in changes.items():
-        target = doc
+        target: Any = doc
         keys = path.split("__")
         for k in keys[:-1]:
             target = target[int(k)] if k.isdigit() else target[k]

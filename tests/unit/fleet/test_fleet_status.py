@@ -195,8 +195,10 @@ def test_cli_token_is_sent_from_the_environment(
     seen: list[str | None] = []
     from http.server import BaseHTTPRequestHandler
 
-    handler = fake_regions["cn-beijing"].server.RequestHandlerClass  # type: ignore[union-attr]
-    original = handler.do_GET  # type: ignore[attr-defined]
+    server = fake_regions["cn-beijing"].server
+    assert server is not None
+    handler: Any = server.RequestHandlerClass
+    original = handler.do_GET
 
     def spy(self: BaseHTTPRequestHandler) -> None:
         seen.append(self.headers.get("Authorization"))
