@@ -21,10 +21,11 @@ from pathlib import Path
 from hanvoice.errors import TextTooLong
 from hanvoice.text import g2p, prosody, sentences
 from hanvoice.text import ssml as markup
-from hanvoice.text.buffer import Buffer, Piece
+from hanvoice.text.buffer import Buffer
 from hanvoice.text.cleanup import clean
 from hanvoice.text.lexicon import Lexicon, bundled, load_user
 from hanvoice.text.normalize import normalize, say_as
+from hanvoice.text.ssml_values import MAX_BREAK
 from hanvoice.text.types import Style, Token, Utterance
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ class Frontend:
         base = style or Style()
         warnings: list[str] = []
         if ssml:
-            items, ssml_warnings = ssml_parse(text)
+            items, ssml_warnings = markup.parse(text)
             warnings += ssml_warnings
         else:
             items = [markup.Run(text, [(i, i + 1) for i in range(len(text))], Style())]
@@ -84,7 +85,7 @@ class Frontend:
             if isinstance(item, markup.Pause):
                 # breaks in a row add up, to at most one break's maximum
                 total = pauses.get(len(buf), 0.0) + item.seconds
-                pauses[len(buf)] = min(total, markup.MAX_BREAK)
+                pauses[len(buf)] = min(total, MAX_BREAK)
                 continue
             part = self._run(item, warnings)
             run_style = item.style.over(base)
@@ -138,7 +139,7 @@ class Frontend:
         warnings += w
         buf.sources = [run.sources[a] for a, _ in buf.sources]
         if run.mode == "phoneme":
-            return _phoneme(buf, run.arg, warnings)
+            return _phoneme(buf, run.arg)
         if run.mode == "say-as":
             say_as.apply(run.arg, buf)
             return buf
@@ -146,11 +147,7 @@ class Frontend:
         return buf
 
 
-def ssml_parse(text: str) -> tuple[list[markup.Run | markup.Pause], list[str]]:
-    return markup.parse(text)
-
-
-def _phoneme(buf: Buffer, ph: str, warnings: list[str]) -> Buffer:
+def _phoneme(buf: Buffer, ph: str) -> Buffer:
     """``<phoneme ph="hang2 zhang3">行长</phoneme>``: one syllable per Chinese character;
     the syllables are given to the spoken characters in order."""
     from hanvoice.errors import SSMLError
@@ -170,7 +167,6 @@ def _phoneme(buf: Buffer, ph: str, warnings: list[str]) -> Buffer:
     for i, s in zip(targets, syllables, strict=True):
         buf.readings[i] = g2p.fit_syllable(s)
     buf.claim_all()
-    del warnings
     return buf
 
 
@@ -188,4 +184,4 @@ def _unreadable(
         warnings.append(f"cannot read {len(lost)} character(s) of other scripts: {shown}")
 
 
-__all__ = ["Frontend", "FrontendConfig", "Piece"]
+__all__ = ["Frontend", "FrontendConfig"]

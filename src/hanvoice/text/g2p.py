@@ -11,81 +11,20 @@ spoken tones. Readings the voice lacks map to the nearest syllable it has.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from hanvoice.text import sandhi
-from hanvoice.text.buffer import SILENT
+from hanvoice.text import sandhi, segmenter
 from hanvoice.text.lexicon import Lexicon
 from hanvoice.text.resources import rows, table, words
+from hanvoice.text.segmenter import Word, segment
 
 log = logging.getLogger(__name__)
 
 _HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f〇]")
 _PINYIN = re.compile(r"^([a-zü]+?)([1-5])$")
-
-
-@dataclass(frozen=True, slots=True)
-class Word:
-    """A stretch of the text segmented as one word."""
-
-    start: int
-    end: int
-
-
-MIN_WORD_FREQUENCY = 5
-"""jieba's dictionary without its rarest words (349,046 -> 136,547 entries): it loads about
-3.5 times faster (~0.3 s instead of ~1 s cold) and moves about 3 % of word boundaries.
-Readings do not suffer: adjacent words that form a phrase of pypinyin's are read as that
-phrase (see :func:`to_pinyin`)."""
-
-
-def _cache_dir() -> Path:
-    return Path(os.environ.get("HANVOICE_CACHE_DIR") or Path.home() / ".cache" / "hanvoice")
-
-
-def _small_dictionary(jieba_dir: Path) -> Path | None:
-    """The trimmed dictionary, derived once into the cache folder; ``None`` if it cannot
-    be written (then jieba's full dictionary is used)."""
-    target = _cache_dir() / f"jieba-dict-min{MIN_WORD_FREQUENCY}.txt"
-    if target.exists():
-        return target
-    try:
-        lines = (jieba_dir / "dict.txt").read_text(encoding="utf-8").splitlines()
-        kept = [ln for ln in lines if len(p := ln.split()) > 1 and int(p[1]) >= MIN_WORD_FREQUENCY]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write("\n".join(kept) + "\n")
-        os.replace(tmp, target)
-    except (OSError, ValueError) as exc:
-        log.warning("using jieba's full dictionary: cannot write %s: %s", target, exc)
-        return None
-    return target
-
-
-@cache
-def _tokenizer() -> Any:
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    small = _small_dictionary(Path(jieba.__file__).parent)
-    tok = jieba.Tokenizer(str(small)) if small else jieba.Tokenizer()
-    try:
-        tok.initialize()
-    except Exception as exc:  # a corrupt cached file: fall back to jieba's own
-        log.warning("jieba could not load %s (%s); using its full dictionary", small, exc)
-        tok = jieba.Tokenizer()
-        tok.initialize()
-    for word in words("segment_words.txt"):
-        tok.add_word(word)
-    return tok
 
 
 @cache
@@ -97,7 +36,7 @@ def _phrases() -> frozenset[str]:
 
 def warm() -> None:
     """Load the segmenter and pinyin tables now (a service does this at start-up)."""
-    _tokenizer()
+    segmenter.warm()
     _pypinyin()
 
 
@@ -125,43 +64,6 @@ def _rules() -> tuple[tuple[re.Pattern[str], tuple[str, ...], bool], ...]:
         alone = len(r) > 2 and r[2].strip() == "alone"
         out.append((re.compile(r[0]), tuple(r[1].split()), alone))
     return tuple(out)
-
-
-_NUMBER_RUN = re.compile(
-    r"[零一二三四五六七八九十百千万亿两幺](?:点?[零一二三四五六七八九十百千万亿两幺])+"
-)
-
-
-def segment(text: str) -> list[Word]:
-    """jieba's words, covering ``text`` exactly; a short spelled-out number (二点五,
-    一百二十八) is one word whatever jieba says, so it is read as one prosodic unit."""
-    out = []
-    pos = 0
-    for w in _tokenizer().cut(text, HMM=False):
-        out.append(Word(pos, pos + len(w)))
-        pos += len(w)
-    spans = {m.start(): m.end() for m in _NUMBER_RUN.finditer(text) if m.end() - m.start() <= 5}
-    return _merge(out, spans) if spans else out
-
-
-def _merge(words_: list[Word], spans: dict[int, int]) -> list[Word]:
-    """Join consecutive words that exactly fill one of ``spans`` (start -> end)."""
-    out: list[Word] = []
-    i = 0
-    while i < len(words_):
-        w = words_[i]
-        end = spans.get(w.start)
-        if end is not None and w.end < end:
-            j = i
-            while j < len(words_) and words_[j].end < end:
-                j += 1
-            if j < len(words_) and words_[j].end == end:
-                out.append(Word(w.start, end))
-                i = j + 1
-                continue
-        out.append(w)
-        i += 1
-    return out
 
 
 def is_hanzi(c: str) -> bool:
@@ -303,20 +205,16 @@ def _sandhi(
 ) -> None:
     sylls: list[sandhi.Syllable] = []
     where: list[int] = []
-    sizes: list[int] = []
     for wi, w in enumerate(words_):
-        count = 0
         for j in range(w.start, w.end):
             p = out[j]
             if p is None or p == "r" or " " in p or not _PINYIN.match(p):
                 continue
             sylls.append(sandhi.Syllable(text[j], p, wi, fixed[j] is not None))
             where.append(j)
-            count += 1
-        sizes.append(count)
-    sandhi.apply(sylls, sizes)
+    sandhi.apply(sylls)
     for s, j in zip(sylls, where, strict=True):
         out[j] = s.pinyin
 
 
-__all__ = ["SILENT", "Word", "fit_syllable", "segment", "to_pinyin", "warm"]
+__all__ = ["Word", "fit_syllable", "is_hanzi", "segment", "to_pinyin", "warm"]

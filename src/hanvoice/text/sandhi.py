@@ -42,10 +42,10 @@ def _set(s: Syllable, tone: str) -> None:
     s.pinyin = s.pinyin[:-1] + tone
 
 
-def apply(sylls: list[Syllable], word_sizes: list[int]) -> None:
-    """Rewrite tones in place; ``word_sizes[w]`` is the syllable count of word ``w``."""
+def apply(sylls: list[Syllable]) -> None:
+    """Rewrite tones in place."""
     _bu_yi(sylls)
-    _third(sylls, word_sizes)
+    _third(sylls)
 
 
 def _bu_yi(sylls: list[Syllable]) -> None:
@@ -97,7 +97,7 @@ def _ends_word(sylls: list[Syllable], i: int) -> bool:
     return i + 1 >= len(sylls) or sylls[i + 1].word != sylls[i].word
 
 
-def _third(sylls: list[Syllable], word_sizes: list[int]) -> None:
+def _third(sylls: list[Syllable]) -> None:
     """Third tone before third tone: all but the last of a run become second tones.
 
     Runs stay inside a word, except that neighbouring words made only of third tones join
@@ -116,7 +116,6 @@ def _third(sylls: list[Syllable], word_sizes: list[int]) -> None:
             groups[-1][:0] = w
         else:
             groups.append(list(w))
-    del word_sizes
     for g in groups:
         run: list[Syllable] = []
         for s in g:

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from hanvoice.errors import SSMLError
+from hanvoice.text import ssml_values as values
 from hanvoice.text.types import Style
 
 _TAG = re.compile(
@@ -30,16 +31,8 @@ _ATTR = re.compile(r"([\w:.-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 _ENTITY = re.compile(r"&(#x[0-9A-Fa-f]+|#\d+|amp|lt|gt|quot|apos);")
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _STRENGTH = {"none": 0.0, "x-weak": 0.1, "weak": 0.2, "medium": 0.4, "strong": 0.7, "x-strong": 1.0}
-_RATE = {"x-slow": 0.6, "slow": 0.8, "medium": 1.0, "default": 1.0, "fast": 1.25, "x-fast": 1.5}
-_PITCH = {"x-low": -4.0, "low": -2.0, "medium": 0.0, "default": 0.0, "high": 2.0, "x-high": 4.0}
-_VOLUME = {"silent": -30.0, "x-soft": -12.0, "soft": -6.0, "medium": 0.0, "default": 0.0,
-           "loud": 6.0, "x-loud": 10.0}  # fmt: skip
 SAY_AS = ("digits", "cardinal", "number", "telephone", "date", "time", "characters",
           "spell-out", "letters", "ordinal", "name", "address")  # fmt: skip
-MAX_BREAK = 10.0
-RATE_RANGE = (0.5, 2.0)
-PITCH_RANGE = (-6.0, 6.0)
-VOLUME_RANGE = (-30.0, 12.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,18 +242,18 @@ def _element(
         return style, None, ""
     if name == "break":
         if "time" in attrs:
-            return _duration(attrs["time"], bad)
+            return values.duration(attrs["time"], bad)
         strength = attrs.get("strength", "medium")
         if strength not in _STRENGTH:
             raise bad(f"strength must be one of {', '.join(_STRENGTH)}, got {strength!r}")
         return _STRENGTH[strength]
     if name == "prosody":
-        rate = _rate(attrs["rate"], bad) if "rate" in attrs else None
-        pitch = _pitch(attrs["pitch"], bad) if "pitch" in attrs else None
-        volume = _volume(attrs["volume"], bad) if "volume" in attrs else None
-        rate = _clamp("rate", rate, RATE_RANGE, warnings)
-        pitch = _clamp("pitch", pitch, PITCH_RANGE, warnings)
-        volume = _clamp("volume", volume, VOLUME_RANGE, warnings)
+        rate = values.rate(attrs["rate"], bad) if "rate" in attrs else None
+        pitch = values.pitch(attrs["pitch"], bad) if "pitch" in attrs else None
+        volume = values.volume(attrs["volume"], bad) if "volume" in attrs else None
+        rate = values.clamp("rate", rate, values.RATE_RANGE, warnings)
+        pitch = values.clamp("pitch", pitch, values.PITCH_RANGE, warnings)
+        volume = values.clamp("volume", volume, values.VOLUME_RANGE, warnings)
         return Style(rate=rate, pitch=pitch, volume=volume).over(style), None, ""
     if name == "emotion":
         category = attrs.get("category", "").strip()
@@ -293,72 +286,3 @@ def _element(
             raise bad('needs alias="..."')
         return style, "sub", attrs["alias"]
     raise _fail(text, at, f"unknown element <{name}>")
-
-
-def _number(value: str, bad: Callable[[str], SSMLError]) -> float:
-    try:
-        x = float(value)
-    except ValueError:
-        x = math.nan
-    if not math.isfinite(x):
-        raise bad(f"{value!r} is not a number")
-    return x
-
-
-def _duration(value: str, bad: Callable[[str], SSMLError]) -> float:
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s)\s*", value)
-    if not m:
-        raise bad(f'time must look like "500ms" or "1.5s", got {value!r}')
-    seconds = float(m.group(1)) / (1000.0 if m.group(2) == "ms" else 1.0)
-    if seconds > MAX_BREAK:
-        raise bad(f"a break is at most {MAX_BREAK:g} s, got {value!r}")
-    return seconds
-
-
-def _rate(value: str, bad: Callable[[str], SSMLError]) -> float:
-    v = value.strip().lower()
-    if v in _RATE:
-        return _RATE[v]
-    if v.endswith("%"):
-        x = _number(v[:-1], bad)
-        return 1.0 + x / 100.0 if v[0] in "+-" else x / 100.0
-    return _number(v, bad)
-
-
-def _pitch(value: str, bad: Callable[[str], SSMLError]) -> float:
-    v = value.strip().lower()
-    if v in _PITCH:
-        return _PITCH[v]
-    if v.endswith("st"):
-        return _number(v[:-2], bad)
-    if v.endswith("%"):
-        factor = 1.0 + _number(v[:-1], bad) / 100.0
-        return 12.0 * math.log2(max(factor, 0.01))
-    if v.endswith("hz"):
-        factor = 1.0 + _number(v[:-2], bad) / 200.0  # relative to a typical 200 Hz voice
-        return 12.0 * math.log2(max(factor, 0.01))
-    return _number(v, bad)
-
-
-def _volume(value: str, bad: Callable[[str], SSMLError]) -> float:
-    v = value.strip().lower()
-    if v in _VOLUME:
-        return _VOLUME[v]
-    if v.endswith("db"):
-        return _number(v[:-2], bad)
-    if v.endswith("%"):
-        factor = _number(v[:-1], bad) / 100.0 + (1.0 if v[0] in "+-" else 0.0)
-        return 20.0 * math.log10(max(factor, 0.001))
-    return _number(v, bad)
-
-
-def _clamp(
-    name: str, value: float | None, bounds: tuple[float, float], warnings: list[str]
-) -> float | None:
-    if value is None:
-        return None
-    lo, hi = bounds
-    if value < lo or value > hi:
-        warnings.append(f"prosody {name} {value:g} is outside {lo:g}..{hi:g}; clamped")
-        return min(max(value, lo), hi)
-    return value
