@@ -185,11 +185,15 @@ class SynthesisService:
         utt = plan.voice.analyze(plan.text, ssml=plan.ssml)
         parts: list[np.ndarray] = []
         stamps: list[CharTime] = []
-        for chunk in self._chunks(plan, utt, split=False):
-            if cancel.is_set():
-                raise Cancelled()
-            parts.append(chunk.audio)
-            stamps.extend(chunk.timestamps)
+        steps = _Steps(self._chunks(plan, utt, split=False))
+        try:
+            while (chunk := steps.next()) is not None:
+                if cancel.is_set():  # the caller is gone: stop before the next segment
+                    raise Cancelled()
+                parts.append(chunk.audio)
+                stamps.extend(chunk.timestamps)
+        finally:
+            steps.abandon()
         audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
         audio = resample(audio, plan.voice.sample_rate, plan.rate)
         return AudioResult(
@@ -207,8 +211,8 @@ class SynthesisService:
     def _chunks(self, plan: _Plan, utt: Utterance, *, split: bool) -> Iterator[Chunk]:
         if split and self.settings.stream_first_clause:
             utt = split_first_clause(utt)
-        return plan.voice.stream(
-            utt, plan.params, allowed_emotions=self.settings.allowed_emotions or None
+        return plan.voice.stream(  # early: streams get a segment's parts as they come
+            utt, plan.params, allowed_emotions=self.settings.allowed_emotions or None, early=split
         )
 
     # --- streams ------------------------------------------------------------------------
@@ -236,28 +240,30 @@ class SynthesisService:
         start = time.perf_counter()
         deadline = start + self.settings.request_timeout
         encoder = StreamEncoder(plan.fmt, plan.rate)
-        chunks = self._chunks(plan, utt, split=True)
+        steps = _Steps(self._chunks(plan, utt, split=True))
         seconds = 0.0
 
         def step(cancel: threading.Event) -> StreamPiece | None:
-            chunk = next(chunks, None)
+            chunk = steps.next()
             if chunk is None:
                 return None
             audio = resample(chunk.audio, chunk.sample_rate, plan.rate)
             return StreamPiece(encoder.write(audio), chunk.duration, chunk.timestamps)
 
-        while True:
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                raise RequestTimeout(
-                    f"synthesis took longer than {self.settings.request_timeout:g} s"
-                )
-            async with asyncio.timeout(left):
-                piece = await self.pool.run(step)
-            if piece is None:
-                break
-            seconds += piece.duration
-            yield piece
+        try:
+            while True:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    limit = self.settings.request_timeout
+                    raise RequestTimeout(f"synthesis took longer than {limit:g} s")
+                async with asyncio.timeout(left):
+                    piece = await self.pool.run(step)
+                if piece is None:
+                    break
+                seconds += piece.duration
+                yield piece
+        finally:
+            steps.abandon()
         tail = await self.pool.run(lambda _: encoder.finish())
         if tail:
             yield StreamPiece(tail)
@@ -270,6 +276,50 @@ class SynthesisService:
         m.audio_seconds.labels(vid).inc(audio_seconds)
         m.characters.labels(vid).inc(len(plan.text))
         m.syntheses.labels(plan.params.emotion, plan.fmt.name).inc()
+
+
+class _Steps:
+    """A chunk generator advanced one step at a time on worker threads, and closed when the
+    stream ends for any reason (client gone, timeout): closing it stops the engine's
+    look-ahead work. A generator cannot be closed while another thread runs it, so the
+    step that is running when the stream is abandoned closes it when it returns."""
+
+    def __init__(self, chunks: Iterator[Chunk]) -> None:
+        self._chunks = chunks
+        self._lock = threading.Lock()
+        self._busy = False
+        self._abandoned = False
+        self._closed = False
+
+    def next(self) -> Chunk | None:
+        with self._lock:
+            if self._abandoned:
+                return None
+            self._busy = True
+        try:
+            return next(self._chunks, None)
+        finally:
+            with self._lock:
+                self._busy = False
+                close = self._abandoned
+            if close:
+                self._close()
+
+    def abandon(self) -> None:
+        with self._lock:
+            self._abandoned = True
+            busy = self._busy
+        if not busy:
+            self._close()
+
+    def _close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
 
 
 class Synthesis(Protocol):
