@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 import yaml
@@ -28,6 +30,7 @@ from fastapi.staticfiles import StaticFiles
 
 from hanvoice import __version__
 from hanvoice.config import Settings
+from hanvoice.engines.base import VoiceConfig
 from hanvoice.errors import ConfigError
 from hanvoice.service import errors, production
 from hanvoice.service.audio_store import AudioStore
@@ -66,7 +69,7 @@ def load_catalog(settings: Settings) -> VoiceCatalog:
             configs += voices_from_file(settings.voices_file)
         except (OSError, KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
             raise ConfigError(f"voices_file {settings.voices_file}: cannot use it ({exc})") from exc
-    catalog = VoiceCatalog(configs)
+    catalog = VoiceCatalog([_one_core_per_request(c) for c in configs])
     named = {"default_voice": settings.default_voice}
     named.update({f"openai_voices.{k}": v for k, v in settings.openai_voices.items()})
     for key, vid in named.items():
@@ -75,6 +78,21 @@ def load_catalog(settings: Settings) -> VoiceCatalog:
                 f"invalid setting {key}: no voice {vid!r} (voices: {', '.join(catalog.ids)})"
             )
     return catalog
+
+
+def _one_core_per_request(config: VoiceConfig) -> VoiceConfig:
+    """The bundled voice vocodes a request in its own worker thread here (``workers: 0``).
+
+    The service already runs ``workers`` requests at once; spreading each request over the
+    cores as well would buy a lone request some latency and cost throughput under load
+    (docs/performance.md). A voices-file entry, or ``HANVOICE_VOCODER_WORKERS``, can still
+    set it.
+    """
+    if config.engine != "fastspeech2" or "workers" in config.options:
+        return config
+    if "HANVOICE_VOCODER_WORKERS" in os.environ:
+        return config
+    return replace(config, options={**config.options, "workers": 0})
 
 
 def create_app(settings: Settings | None = None, extensions: Sequence[Extension] = ()) -> FastAPI:

