@@ -79,7 +79,13 @@ class _Progress:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from hanvoice.audio.encode import FileWriter, check_sample_rate, get_format, resample
+    from hanvoice.audio.encode import (
+        FileWriter,
+        check_sample_rate,
+        default_rate,
+        get_format,
+        resample,
+    )
     from hanvoice.synth import SynthesisParams
     from hanvoice.voices import VoiceCatalog
 
@@ -89,7 +95,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
     catalog = _catalog(args)
     assert isinstance(catalog, VoiceCatalog)
     voice = catalog.get(args.voice)
-    rate = check_sample_rate(args.sample_rate) if args.sample_rate else voice.sample_rate
+    native = default_rate(fmt_name, voice.sample_rate)  # Opus has no 22.05 kHz
+    rate = check_sample_rate(args.sample_rate) if args.sample_rate else native
     fmt = get_format(fmt_name, rate)
     params = SynthesisParams(
         emotion=args.emotion,

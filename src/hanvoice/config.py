@@ -115,7 +115,8 @@ class Settings(BaseSettings):
     default_voice: str = "baker"
     """Voice used when a request names none."""
     openai_voices: dict[str, str] = Field(default_factory=dict)
-    """OpenAI voice name -> our voice id. Names not listed here map to ``default_voice``
+    """OpenAI voice name -> our voice id. Names not listed here map to the catalogue's pick
+    among installed voices (``data/openai_voices.yaml``), else to ``default_voice``
     (alloy, echo, fable, onyx, nova, shimmer, ...); our own voice ids work as they are."""
 
     allowed_emotions: Annotated[tuple[str, ...], NoDecode] = ()

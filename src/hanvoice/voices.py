@@ -63,6 +63,7 @@ class VoiceCatalog:
         self.configs = {c.id: c for c in (configs if configs is not None else builtin_voices())}
         self.frontend = frontend or Frontend()
         self._loaded: dict[str, Synthesizer] = {}
+        self._openai: dict[str, str] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -96,12 +97,14 @@ class VoiceCatalog:
 
     def openai_voices(self) -> dict[str, str]:
         """Each OpenAI voice name -> the first of its preferred voices installed here."""
-        out = {}
-        for name, preferred in openai_preferences().items():
-            found = next((v for v in preferred if v in self.configs), None)
-            if found is not None:
-                out[name] = found
-        return out
+        if self._openai is None:
+            out = {}
+            for name, preferred in openai_preferences().items():
+                found = next((v for v in preferred if v in self.configs), None)
+                if found is not None:
+                    out[name] = found
+            self._openai = out
+        return dict(self._openai)
 
     def _config(self, vid: str) -> VoiceConfig:
         config = self.configs.get(vid)

@@ -57,6 +57,16 @@ def get_format(name: str, sample_rate: int | None = None) -> Format:
     return fmt
 
 
+def default_rate(name: str, native: int) -> int:
+    """The rate to encode format ``name`` at when the caller names none: the voice's own,
+    unless the format cannot carry it (Opus has no 22.05 kHz: such a voice goes out at the
+    next Opus rate, 24 kHz)."""
+    fmt = FORMATS.get(name.lower().strip())
+    if fmt is not None and fmt.name == "opus" and native not in OPUS_RATES:
+        return min((r for r in OPUS_RATES if r >= native), default=max(OPUS_RATES))
+    return native
+
+
 def check_sample_rate(rate: int) -> int:
     if rate not in SAMPLE_RATES:
         raise InvalidParameter(

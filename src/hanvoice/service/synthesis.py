@@ -24,7 +24,7 @@ from typing import Protocol
 
 import numpy as np
 
-from hanvoice.audio.encode import Format, check_sample_rate, resample
+from hanvoice.audio.encode import Format, check_sample_rate, default_rate, resample
 from hanvoice.config import Settings
 from hanvoice.errors import EmptyText, TextTooLong, VoiceNotFound
 from hanvoice.service.codecs import StreamEncoder, encode_audio, resolve_format
@@ -162,7 +162,8 @@ class SynthesisService:
             raise EmptyText("text is empty")
         voice = self.voice(req.voice)
         params = req.params.validated(voice.presets, self.settings.allowed_emotions or None)
-        rate = check_sample_rate(req.sample_rate) if req.sample_rate else voice.sample_rate
+        native = default_rate(req.format, voice.sample_rate)  # Opus has no 22.05 kHz
+        rate = check_sample_rate(req.sample_rate) if req.sample_rate else native
         fmt = resolve_format(req.format, rate)
         return _Plan(voice, params, fmt, rate, req.text, req.ssml)
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from hanvoice.engines import describe_voice, load_engine
-from hanvoice.engines.base import Controls, VoiceConfig
+from hanvoice.engines.base import Controls, PartialEngine, VoiceConfig
 from hanvoice.engines.mellotron import assets
 from hanvoice.engines.mellotron.engine import (
     CLAUSE_PAUSE,
@@ -185,6 +185,20 @@ def test_pause_scale_stretches_the_pauses_only(aiyue: MellotronEngine) -> None:
     two = aiyue.render(TWO_CLAUSES, Controls(pause_scale=2.0))
     extra = (two.audio.size - one.audio.size) / SAMPLE_RATE
     assert extra == pytest.approx(CLAUSE_PAUSE + TAIL_PAUSE, abs=2 / SAMPLE_RATE)
+
+
+def test_parts_are_clauses_that_join_into_the_whole(aiyue: MellotronEngine) -> None:
+    assert isinstance(aiyue, PartialEngine)
+    parts = list(aiyue.render_parts(TWO_CLAUSES, Controls(), lead=True))
+    assert [p.final for p in parts] == [False, True]
+    whole = aiyue.render(TWO_CLAUSES, Controls())
+    assert np.array_equal(np.concatenate([p.audio for p in parts]), whole.audio)
+    first = {i for i, t in enumerate(parts[0].times) if t is not None}
+    second = {i for i, t in enumerate(parts[1].times) if t is not None}
+    assert first == {0, 1, 2, 3, 4, 5} and second == {7, 8, 9, 10, 11}
+    # each part ends in the pause after its clause: cut in silence
+    gap = round(CLAUSE_PAUSE * SAMPLE_RATE)
+    assert not parts[0].audio[-gap:].any()
 
 
 def test_nothing_to_say_is_silence(aiyue: MellotronEngine) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,7 +120,7 @@ def _info(config: VoiceConfig, speaker: Speaker, sha256: str) -> VoiceInfo:
         speed_class="medium",
         description=(
             f"Mellotron (Tacotron2) + MelGAN from the ttskit wheel, speaker {speaker.speaker}; "
-            "emotions by signal processing"
+            "emotions by signal processing" + (f"; {speaker.note}" if speaker.note else "")
         ),
     )
 
@@ -141,39 +142,67 @@ class MellotronEngine:
         """Drop this voice's hold on the shared model (freed when no voice uses it)."""
 
     def render(self, segment: Segment, controls: Controls) -> Rendered:
-        n_tokens = len(segment.tokens)
-        times: list[tuple[float, float] | None] = [None] * n_tokens
-        parts: list[Audio] = []
+        """The whole segment: its parts joined, so both ways give the same audio."""
+        times: list[tuple[float, float] | None] = [None] * len(segment.tokens)
+        audio: list[Audio] = []
         offset = 0.0
-        gap = np.zeros(round(CLAUSE_PAUSE * controls.pause_scale * SAMPLE_RATE), np.float32)
+        for part in self.render_parts(segment, controls):
+            for i, t in enumerate(part.times):
+                if t is not None:
+                    times[i] = (t[0] + offset, t[1] + offset)
+            audio.append(part.audio)
+            offset += part.audio.size / SAMPLE_RATE
+        return Rendered(np.concatenate(audio).astype(np.float32), tuple(times))
+
+    def render_parts(
+        self, segment: Segment, controls: Controls, *, lead: bool = False, alone: bool = False
+    ) -> Iterator[Rendered]:
+        """One part per clause, each ending with the pause after it (so parts are cut in
+        silence), in order.
+
+        The first clause is rendered now, in the caller's thread; each later one when its
+        part is asked for: the decoder is sequential, and the service gives a request one
+        core. ``lead`` and ``alone`` change nothing here: a clause is already a short part.
+        """
+        n = len(segment.tokens)
+        work = [(c, self.table.encode(c.tokens)) for c in split_clauses(segment.tokens)]
+        work = [(c, seq) for c, seq in work if seq.spoken]
+        if not work:
+            return iter([Rendered(np.zeros(0, np.float32), (None,) * n)])
+        first = self._part(*work[0], n, controls, last=len(work) == 1)
+        return self._later(first, work[1:], n, controls)
+
+    def _later(
+        self,
+        first: Rendered,
+        rest: list[tuple[_Clause, PhonemeSequence]],
+        n: int,
+        controls: Controls,
+    ) -> Iterator[Rendered]:
+        yield first
+        for k, (clause, seq) in enumerate(rest):
+            yield self._part(clause, seq, n, controls, last=k == len(rest) - 1)
+
+    def _part(
+        self, clause: _Clause, seq: PhonemeSequence, n: int, controls: Controls, *, last: bool
+    ) -> Rendered:
         try:
-            for clause in split_clauses(segment.tokens):
-                seq = self.table.encode(clause.tokens)
-                if not seq.spoken:
-                    continue
-                audio, clause_times = self._render_clause(seq, clause.tokens)
-                if parts:
-                    parts.append(gap)
-                    offset += gap.size / SAMPLE_RATE
-                for i, t in enumerate(clause_times):
-                    if t is not None:
-                        times[clause.start + i] = (offset + t[0], offset + t[1])
-                parts.append(audio)
-                offset += audio.size / SAMPLE_RATE
+            audio, clause_times = self._render_clause(seq, len(clause.tokens))
         except (EngineError, VoiceAssetError):
             raise
         except Exception as exc:  # an onnxruntime failure is ours, not the caller's
             raise EngineError(f"Mellotron inference failed: {exc}") from exc
-        if not parts:
-            return Rendered(np.zeros(0, np.float32), tuple(times))
-        parts.append(np.zeros(round(TAIL_PAUSE * controls.pause_scale * SAMPLE_RATE), np.float32))
-        return Rendered(np.concatenate(parts).astype(np.float32), tuple(times))
+        pause = (TAIL_PAUSE if last else CLAUSE_PAUSE) * controls.pause_scale
+        times: list[tuple[float, float] | None] = [None] * n
+        for i, t in enumerate(clause_times):
+            times[clause.start + i] = t
+        silence = np.zeros(round(pause * SAMPLE_RATE), np.float32)
+        return Rendered(np.concatenate([audio, silence]), tuple(times), final=last)
 
     def _render_clause(
-        self, seq: PhonemeSequence, tokens: tuple[Token, ...]
+        self, seq: PhonemeSequence, n_tokens: int
     ) -> tuple[Audio, list[tuple[float, float] | None]]:
-        n_tokens = len(tokens)
-        decoded = self._decode(seq, _syllables(tokens))
+        decoded = self._decode(seq)
         audio = self.model.vocode(decoded.mel)
         start, end = speech_bounds(audio)
         times = token_times(decoded.alignment, seq.owners, n_tokens)
@@ -185,10 +214,10 @@ class MellotronEngine:
         ]
         return audio[start:end], clipped
 
-    def _decode(self, seq: PhonemeSequence, syllables: int) -> Decoded:
+    def _decode(self, seq: PhonemeSequence) -> Decoded:
         """Decode; if the attention gets lost (no stop, or never reaches the end), try the
         next seeds. The seeds are fixed, so the result is still the same every time."""
-        max_steps = min(MAX_STEPS, 100 + 45 * max(syllables, 1))
+        max_steps = min(MAX_STEPS, 100 + 45 * max(seq.syllables, 1))
         end_from = max(i for i, o in enumerate(seq.owners) if o >= 0) + 1
         best: Decoded | None = None
         for seed in range(RETRIES + 1):

@@ -33,6 +33,8 @@ class Speaker:
     gender: str
     withheld: str = ""
     """Why the voice is not offered although it was trained (empty: offered)."""
+    note: str = ""
+    """What a user should know when choosing it (added to its description)."""
 
 
 @functools.cache
@@ -47,6 +49,7 @@ def speakers() -> tuple[Speaker, ...]:
             str(v["name"]),
             str(v["gender"]),
             str(v.get("withheld", "")),
+            str(v.get("note", "")),
         )
         for v in data["voices"]
     )

@@ -50,6 +50,7 @@ class PhonemeSequence:
     belongs to the syllable), or -1 for punctuation and the end symbols."""
     skipped: list[str]
     """Syllables that had no usable phonemes and were left out."""
+    syllables: int = 0
 
     @property
     def spoken(self) -> bool:
@@ -57,7 +58,7 @@ class PhonemeSequence:
 
 
 class PhonemeTable:
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, sandhi: bool = True) -> None:
         if path is None:
             text = resources.files(__package__).joinpath("phonemes.json").read_text("utf-8")
         else:
@@ -67,6 +68,8 @@ class PhonemeTable:
         self.symbol_to_id = {s: i for i, s in enumerate(self.symbols)}
         self.syllables: dict[str, list[str]] = {k: v.split() for k, v in data["syllables"].items()}
         self.punctuation: dict[str, str] = data["punctuation"]
+        self.sandhi = sandhi
+        """Apply phkit's third-tone rule (on by default: the training data had it)."""
 
     def syllable(self, syl: str) -> list[str] | None:
         """``"hao3"`` -> ``["h", "ao", "3"]``; ``None`` when no near syllable exists."""
@@ -84,6 +87,7 @@ class PhonemeTable:
         phones: list[str] = []
         owners: list[int] = []
         skipped: list[str] = []
+        syllables = 0
         for ti, tok in enumerate(tokens):
             if tok.pinyin:
                 for syl in tok.pinyin.split():
@@ -93,15 +97,18 @@ class PhonemeTable:
                         continue
                     phones += [*parts, CHAIN]
                     owners += [ti] * (len(parts) + 1)
+                    syllables += 1
             elif tok.char in self.punctuation:
                 phones += [self.punctuation[tok.char], CHAIN]
                 owners += [-1, -1]
-        phones = third_tone_sandhi(phones)
+        if self.sandhi:
+            phones = third_tone_sandhi(phones)
         phones += [EOS, PAD]
         owners += [-1, -1]
         if skipped:
             log.warning("no phonemes for syllables %s; left out", skipped)
-        return PhonemeSequence([self.symbol_to_id[p] for p in phones], owners, skipped)
+        ids = [self.symbol_to_id[p] for p in phones]
+        return PhonemeSequence(ids, owners, skipped, syllables)
 
 
 def third_tone_sandhi(phones: list[str]) -> list[str]:

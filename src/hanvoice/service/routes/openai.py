@@ -40,8 +40,8 @@ def resolve_voice(name: str, settings: Settings, catalog: VoiceCatalog) -> str:
     key = name.strip().lower()
     if key in settings.openai_voices:
         return settings.openai_voices[key]
-    if key in OPENAI_VOICES:
-        return settings.default_voice
+    if key in OPENAI_VOICES:  # the catalogue's pick among installed voices, else the default
+        return catalog.openai_voices().get(key, settings.default_voice)
     raise VoiceNotFound(
         f"unknown voice {name!r}; use one of {', '.join(catalog.ids)} or an OpenAI voice name "
         f"({', '.join(OPENAI_VOICES)})"

@@ -21,6 +21,7 @@ async def voices(catalog: CatalogDep, settings: SettingsDep) -> VoiceList:
             info["emotions"] = [e for e in info["emotions"] if e in allowed]
         out.append(VoiceModel(**info))
     mapping = {name: settings.default_voice for name in OPENAI_VOICES}
+    mapping.update(catalog.openai_voices())
     mapping.update(settings.openai_voices)
     return VoiceList(
         voices=out,

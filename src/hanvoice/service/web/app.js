@@ -15,6 +15,7 @@ const I18N = {
     network: "无法连接服务器，请稍后重试。", busy: "服务器繁忙，请稍后重试。",
     emotions: { neutral: "中性", happy: "开心", sad: "悲伤", angry: "生气", fear: "害怕",
       surprise: "惊讶", disgust: "厌恶" },
+    preview: "试听", female: "女声", male: "男声", slower: "较慢",
   },
   en: {
     title: "hanvoice Chinese text-to-speech", textLabel: "Text to speak", hint: "Ctrl+Enter to synthesize",
@@ -28,12 +29,13 @@ const I18N = {
     network: "Cannot reach the server; please try again.", busy: "The server is busy; please retry shortly.",
     emotions: { neutral: "neutral", happy: "happy", sad: "sad", angry: "angry", fear: "fear",
       surprise: "surprise", disgust: "disgust" },
+    preview: "Preview", female: "female", male: "male", slower: "slower",
   },
 };
 
 const $ = (id) => document.getElementById(id);
 const state = { lang: localStorage.getItem("hanvoice.lang") || "zh", max: 5000, emotions: [],
-  recent: [], busy: false };
+  recent: [], busy: false, voices: [] };
 const t = (key) => I18N[state.lang][key];
 
 function applyLang() {
@@ -44,7 +46,36 @@ function applyLang() {
   }
   $("lang").textContent = t("lang");
   document.title = t("title");
+  fillVoices();
   fillEmotions();
+}
+
+// Voice picker: name, gender and (for voices slower than the bundled one) a speed hint.
+function fillVoices() {
+  const sel = $("voice"), keep = sel.value;
+  if (!state.voices.length) return;
+  sel.replaceChildren(...state.voices.map((v) => {
+    const hints = [t(v.gender) || v.gender, v.speed_class === "fast" ? "" : t("slower")];
+    return new Option(`${v.name} · ${hints.filter(Boolean).join(" · ")}`, v.id);
+  }));
+  sel.value = keep || state.defaultVoice;
+}
+
+function voiceChanged() {
+  const voice = state.voices.find((v) => v.id === $("voice").value);
+  state.emotions = voice ? voice.emotions : ["neutral"];
+  fillEmotions();
+}
+
+// A short sample in the chosen voice, through GET /tts (cacheable: the same bytes each time).
+function preview() {
+  const voice = state.voices.find((v) => v.id === $("voice").value);
+  if (!voice) return;
+  const text = `你好，我是${voice.name.split(" ")[0]}。`;
+  const q = new URLSearchParams({ text, voice: voice.id, format: "mp3" });
+  const audio = $("preview-audio");
+  audio.src = `/tts?${q}`;
+  audio.play().catch(() => {});
 }
 
 function fillEmotions() {
@@ -72,7 +103,9 @@ async function loadVoices() {
     state.max = data.max_text_chars;
     const voice = data.voices.find((v) => v.id === data.default) || data.voices[0];
     state.emotions = voice ? voice.emotions : ["neutral"];
-    $("voice").replaceChildren(...data.voices.map((v) => new Option(v.name, v.id)));
+    state.voices = data.voices;
+    state.defaultVoice = data.default;
+    fillVoices();
     $("voice").value = data.default;
   } catch (e) {
     state.emotions = ["neutral"];
@@ -203,6 +236,8 @@ function addRecent(item) {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("form").addEventListener("submit", synthesize);
+  $("voice").addEventListener("change", voiceChanged);
+  $("preview").addEventListener("click", preview);
   $("text").addEventListener("input", updateCount);
   $("text").addEventListener("keydown", (e) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) $("form").requestSubmit();
