@@ -72,7 +72,7 @@ class VoiceCatalog:
 
     def get(self, voice_id: str | None = None) -> Synthesizer:
         vid = voice_id or DEFAULT_VOICE
-        config = self._config(vid)
+        config = self.require(vid)
         with self._lock:
             synth = self._loaded.get(vid)
             if synth is None:
@@ -84,7 +84,7 @@ class VoiceCatalog:
         """A voice's listing, without loading it when its engine can describe it unloaded
         (the Mellotron set reads one small manifest instead of loading its model)."""
         vid = voice_id or DEFAULT_VOICE
-        config = self._config(vid)
+        config = self.require(vid)
         with self._lock:
             loaded = self._loaded.get(vid)
         if loaded is not None:
@@ -106,7 +106,8 @@ class VoiceCatalog:
             self._openai = out
         return dict(self._openai)
 
-    def _config(self, vid: str) -> VoiceConfig:
+    def require(self, vid: str) -> VoiceConfig:
+        """The voice's config, or VoiceNotFound saying why (unknown, withheld, not set up)."""
         config = self.configs.get(vid)
         if config is not None:
             return config

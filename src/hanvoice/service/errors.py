@@ -29,7 +29,7 @@ STATUS: dict[str, int] = {
     "body_too_large": 413,
     "invalid_parameter": 400,
     "unknown_emotion": 400,
-    "voice_not_found": 400,
+    "voice_not_found": 404,  # issue 8: an unknown voice is a 404, never a fallback
     "invalid_request": 400,
     "invalid_json": 400,
     "unsupported_media_type": 415,

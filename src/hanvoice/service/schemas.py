@@ -29,9 +29,9 @@ class ErrorBody(BaseModel):
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     text = {
-        400: "Invalid input: empty text, unknown emotion or voice, value out of range, "
+        400: "Invalid input: empty text, unknown emotion, value out of range, "
         "malformed JSON, unknown field",
-        404: "Not found",
+        404: "Not found (an unknown voice, or model on /v1)",
         413: "Text longer than the configured limit, or body too large",
         415: "Content-Type is not application/json",
         503: "Overloaded (queue full) or not ready; retry after `Retry-After` seconds",
@@ -40,7 +40,7 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": ErrorBody, "description": text[s]} for s in statuses}
 
 
-SYNTH_ERRORS = _errors(400, 413, 415, 503, 504)
+SYNTH_ERRORS = _errors(400, 404, 413, 415, 503, 504)
 
 
 class Voice(_Strict):

@@ -26,7 +26,7 @@ import numpy as np
 
 from hanvoice.audio.encode import Format, check_sample_rate, default_rate, resample
 from hanvoice.config import Settings
-from hanvoice.errors import EmptyText, TextTooLong, VoiceNotFound
+from hanvoice.errors import EmptyText, TextTooLong
 from hanvoice.service.codecs import StreamEncoder, encode_audio, resolve_format
 from hanvoice.service.errors import RequestTimeout
 from hanvoice.service.metrics import Metrics
@@ -149,8 +149,7 @@ class SynthesisService:
     # --- checks on the event loop -------------------------------------------------------
     def voice(self, voice_id: str | None) -> Synthesizer:
         vid = voice_id or self.settings.default_voice
-        if vid not in self.catalog.configs:
-            raise VoiceNotFound(f"unknown voice {vid!r}; available: {', '.join(self.catalog.ids)}")
+        self.catalog.require(vid)  # VoiceNotFound before anything loads on the event loop
         return self.catalog.get(vid)
 
     def plan(self, req: SynthesisRequest) -> _Plan:

@@ -48,7 +48,7 @@ CASES: list[tuple[str, str, str, Any, str, int, str]] = [
         "/tts",
         {**OK, "voice": "nobody"},
         "application/json",
-        400,
+        404,
         "voice_not_found",
     ),
     (
@@ -189,7 +189,7 @@ CASES: list[tuple[str, str, str, Any, str, int, str]] = [
         "/v1/audio/speech",
         {**SPEECH, "voice": "darth"},
         "application/json",
-        400,
+        404,
         "voice_not_found",
     ),
     (

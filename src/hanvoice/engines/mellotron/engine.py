@@ -137,6 +137,7 @@ class MellotronEngine:
         self.table = PhonemeTable()
         self.info = _info(config, self.speaker, self.model.files.sha256)
         self._vector = speaker_vector(self.speaker.speaker)
+        self._gain = np.float32(10.0 ** (self.speaker.gain_db / 20.0))
 
     def close(self) -> None:
         """Drop this voice's hold on the shared model (freed when no voice uses it)."""
@@ -203,7 +204,7 @@ class MellotronEngine:
         self, seq: PhonemeSequence, n_tokens: int
     ) -> tuple[Audio, list[tuple[float, float] | None]]:
         decoded = self._decode(seq)
-        audio = self.model.vocode(decoded.mel)
+        audio = self.model.vocode(decoded.mel) * self._gain
         start, end = speech_bounds(audio)
         times = token_times(decoded.alignment, seq.owners, n_tokens)
         shift = start / SAMPLE_RATE

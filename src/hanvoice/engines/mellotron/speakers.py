@@ -35,6 +35,8 @@ class Speaker:
     """Why the voice is not offered although it was trained (empty: offered)."""
     note: str = ""
     """What a user should know when choosing it (added to its description)."""
+    gain_db: float = 0.0
+    """Brings the speaker to the common speech level (they were trained at different ones)."""
 
 
 @functools.cache
@@ -50,6 +52,7 @@ def speakers() -> tuple[Speaker, ...]:
             str(v["gender"]),
             str(v.get("withheld", "")),
             str(v.get("note", "")),
+            float(v.get("gain_db", 0.0)),
         )
         for v in data["voices"]
     )

@@ -2,7 +2,7 @@
 
 Point an OpenAI client library at ``http://host:5000/v1`` (``base_url``) and any API key.
 OpenAI's voice names map to our voices (``Settings.openai_voices``, else the default voice);
-our own voice ids work too; any other name is a 400, never a silent fallback.
+our own voice ids work too; any other name is a 404, never a silent fallback.
 """
 
 from __future__ import annotations

@@ -1,0 +1,98 @@
+"""The page's voice picker and preview, in a real headless Chromium (Debian's)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, Request, expect, sync_playwright
+from service_audio import check_speech
+from service_server import Server
+from voices_common import MALE, SENTENCE
+
+from support.audio import measure
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[3] / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian chromium is missing: run scripts/system-deps.sh")
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser: Browser, voices_server: Server) -> Iterator[Page]:
+    context = browser.new_context(accept_downloads=True, locale="zh-CN")
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(voices_server.url + "/")
+    expect(pg.locator("#emotion option")).not_to_have_count(0)
+    yield pg
+    context.close()
+    assert not errors, errors
+
+
+def test_picker_lists_every_voice_with_gender(page: Page, api: httpx.Client) -> None:
+    voices = api.get("/voices").json()["voices"]
+    options = page.locator("#voice option")
+    expect(options).to_have_count(len(voices))
+    assert page.input_value("#voice") == "baker"
+    labels = options.all_text_contents()
+    male = next(v for v in voices if v["id"] == MALE)
+    label = labels[[v["id"] for v in voices].index(MALE)]
+    assert label.startswith(male["name"]) and "男声" in label and "较慢" in label
+    page.click("#lang")
+    assert "male" in page.locator(f"#voice option[value={MALE}]").text_content()
+
+
+def test_preview_plays_the_chosen_voice(page: Page) -> None:
+    page.select_option("#voice", MALE)
+    with page.expect_request(lambda r: "/tts?" in r.url) as info:
+        page.click("#preview")
+    request: Request = info.value
+    assert f"voice={MALE}" in request.url
+    page.wait_for_function(
+        """() => { const a = document.getElementById('preview-audio');
+                   return Number.isFinite(a.duration) && a.duration > 0.5; }""",
+        timeout=60_000,
+    )
+    response = request.response()
+    assert response is not None and response.status == 200
+    audio, sr = check_speech(response.body(), "mp3", "你好我是艾诚")
+    assert measure(audio, sr).f0_median < 165  # a male voice
+
+
+def test_synthesize_with_the_chosen_voice(page: Page) -> None:
+    page.fill("#text", SENTENCE)
+    page.select_option("#voice", MALE)
+    page.select_option("#format", "wav")
+    with page.expect_request(lambda r: r.url.endswith("/tts") and r.method == "POST") as info:
+        page.click("#go")
+    assert info.value.post_data_json["voice"] == MALE
+    page.wait_for_function(
+        """() => { const a = document.getElementById('audio');
+                   return Number.isFinite(a.duration) && a.duration > 1
+                          && !document.getElementById('go').disabled; }""",
+        timeout=60_000,
+    )
+    expect(page.locator("#error")).to_be_hidden()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "web-page-voices.png"), full_page=True)
