@@ -15,7 +15,7 @@ from hanvoice.engines.fastspeech2.engine import FastSpeech2Engine, clean_pauses
 from hanvoice.engines.fastspeech2.parts import Parts, Piece
 from hanvoice.synth import Synthesizer
 
-CTX = windows.CONTEXT
+BEFORE, AFTER = windows.BEFORE, windows.AFTER
 
 
 def _old_clean_pauses(
@@ -66,12 +66,14 @@ def _mask(spec: str) -> npt.NDArray[np.bool_]:
 CASES: list[tuple[str, int, int, list[tuple[int, int]], list[tuple[int, int]]]] = [
     ("30s", 0, 1, [], [(0, 30)]),
     ("10s 100v 20s", 0, 1, [(10, 110)], [(0, 130)]),
-    # a lead part: the silence before the sound and 24 frames of it
-    ("10s 100v 20s", 24, 1, [(10, 34), (34, 110)], [(0, 34), (34, 130)]),
+    # a lead part: the silence before the sound and 24 frames of it (only when the sound is
+    # longer than one window; shorter, it is done about as soon as a lead window would be)
+    ("10s 100v 20s", 24, 1, [(10, 110)], [(0, 130)]),
+    ("10s 300v 20s", 24, 1, [(10, 34), (34, 184), (184, 310)], [(0, 34), (34, 330)]),
     # two ways; with a lead, the window after it is longer by the lead's frames
     ("10s 100v 20s", 0, 2, [(10, 60), (60, 110)], [(0, 130)]),
-    ("10s 200v 20s", 24, 2, [(10, 34), (34, 134), (134, 210)], [(0, 34), (34, 230)]),
-    # a silence shorter than two contexts is vocoded through; a longer one cuts a part
+    ("10s 300v 20s", 24, 2, [(10, 34), (34, 184), (184, 310)], [(0, 34), (34, 330)]),
+    # a silence shorter than CONTEXT is vocoded through; a longer one cuts a part
     ("5s 50v 20s 50v 5s", 0, 1, [(5, 125)], [(0, 130)]),
     ("5s 50v 60s 50v 5s", 0, 1, [(5, 55), (115, 165)], [(0, 85), (85, 170)]),
     # too short to cut
@@ -105,7 +107,7 @@ def test_plan_invariants(spec: str, first: int, ways: int, expected: Any, parts:
     for w in p.windows:
         covered[w.start : w.stop] += 1
         sounding = np.flatnonzero(~silent[w.start : w.stop]) + w.start
-        assert (w.lo, w.hi) == (max(0, sounding[0] - CTX), min(n, sounding[-1] + 1 + CTX))
+        assert (w.lo, w.hi) == (max(0, sounding[0] - BEFORE), min(n, sounding[-1] + 1 + AFTER))
         assert w.stop - w.start <= windows.LONGEST
         a, b = p.parts[w.part]
         assert a <= w.start < w.stop <= b
@@ -151,7 +153,8 @@ def test_windows_give_the_whole_mels_samples(
 
 
 def test_context_is_the_receptive_field(voice: Synthesizer, piece: Piece) -> None:
-    """A change in one frame moves samples of frames -16..+17 only: CONTEXT covers it."""
+    """A change in input frame t moves output frames t-16..t+17 only: so output frame u
+    needs inputs u-17..u+16, which is what BEFORE and AFTER give."""
     engine = voice.engine
     assert isinstance(engine, FastSpeech2Engine)
     mel = piece.mel.copy()
@@ -159,4 +162,4 @@ def test_context_is_the_receptive_field(voice: Synthesizer, piece: Piece) -> Non
     mel[0, 200, :] += 1.0
     moved = np.flatnonzero(np.abs(engine._vocode(mel) - base) > 0)
     lo, hi = moved.min() // 300, moved.max() // 300
-    assert lo >= 200 - CTX and hi <= 200 + CTX
+    assert lo >= 200 - AFTER and hi <= 200 + BEFORE

@@ -1,9 +1,9 @@
 """Where a segment's mel is cut for vocoding, and where its audio is cut into parts.
 
-The vocoder is convolutional: an output frame depends on the input frames at most
-:data:`CONTEXT` frames either side of it (measured: a change in frame ``t`` moves samples of
-frames ``t-16 .. t+17`` and nothing else). A window that produces output frames
-``[start, stop)`` from input frames ``[start - CONTEXT, stop + CONTEXT)`` therefore gives
+The vocoder is convolutional: an output frame depends on a few input frames either side of
+it only (measured: a change in input frame ``t`` moves samples of output frames
+``t-16 .. t+17`` and nothing else). A window that produces output frames ``[start, stop)``
+from input frames ``[start - BEFORE, stop + AFTER)`` therefore gives
 the samples that vocoding the whole mel would, up to float rounding (onnxruntime's kernels
 round a little differently at different offsets; through the graph's int8 sub-band
 quantizer that now and then flips one step: at most 0.008, SNR above 60 dB, see
@@ -31,8 +31,12 @@ import numpy.typing as npt
 HOP = 300
 """Waveform samples per mel frame."""
 SAMPLE_RATE = 24000
-CONTEXT = 18
-"""Mel frames of context each side that make a window's output exact (receptive field)."""
+BEFORE = 17
+"""Input frames before its first output frame that a window needs (receptive field)."""
+AFTER = 16
+"""Input frames after its last output frame that a window needs."""
+CONTEXT = BEFORE + AFTER
+"""A silence at least this long costs less to skip than to vocode through."""
 LONGEST = 256
 """Most output frames in one window (2.56 s of audio). The vocoder's working memory grows
 with its input, about 0.13 MB a frame under onnxruntime: this keeps one call under ~40 MB,
@@ -49,7 +53,7 @@ class Window:
     stop: int
     """One past the last output frame."""
     lo: int
-    """First input frame: ``CONTEXT`` before the first sounding frame, clipped to the mel
+    """First input frame: ``BEFORE`` the first sounding frame, clipped to the mel
     (frames that will be silenced need no context, so a cut in a pause costs less)."""
     hi: int
     """One past the last input frame."""
@@ -106,54 +110,55 @@ def plan(
     first: int = 0,
     ways: int = 1,
     longest: int = LONGEST,
-    context: int = CONTEXT,
 ) -> Plan:
     """Windows and parts for a mel of ``len(silent)`` frames.
 
     ``first`` > 0 makes the first ``first`` frames of sound (with the silence before them) a
-    window and part of their own, for a stream's first audio. ``ways`` > 1 cuts each
+    window and part of their own, for a stream's first audio, when the sound is longer than
+    ``longest`` (shorter, it is all done in about the time that first window would take,
+    ~30 ms, and the cut would only cost frames). ``ways`` > 1 cuts each
     stretch of sound into that many windows so that as many workers share it (with a first
     window, the one after it gets as much more, since the worker that did the first also
     does the last); stretches longer than ``longest`` are cut too. Cuts go to the middle of
-    the longest silence near where they are wanted. Stretches shorter than two contexts per
+    the longest silence near where they are wanted. Stretches shorter than a context per
     window are not cut. The same arguments always give the same plan.
     """
     n = int(silent.size)
     if n == 0:
         return Plan((), ())
-    runs = _runs(silent, 2 * context)
+    runs = _runs(silent, CONTEXT)
     if not runs:  # all silence: one part, nothing to vocode
         return Plan((), ((0, n),))
     spans: list[tuple[int, int]] = []
     part_cuts = [(b + a2) // 2 for (_, b), (a2, _) in itertools.pairwise(runs)]
     for k, (a, b) in enumerate(runs):
         head = 0
-        if k == 0 and first > 0 and a + first + context < b:
+        if k == 0 and first > 0 and b - a > longest:
             head = first
             spans.append((a, a + head))
             part_cuts.append(a + head)
             a += head
-        spans.extend(_split(silent, a, b, ways, longest, head, context))
+        spans.extend(_split(silent, a, b, ways, longest, head))
     edges = [0, *sorted(part_cuts), n]
     parts = tuple((edges[i], edges[i + 1]) for i in range(len(edges) - 1))
     windows = []
     for a, b in spans:
         sounding = np.flatnonzero(~silent[a:b])
         lo, hi = (a + int(sounding[0]), a + int(sounding[-1]) + 1) if sounding.size else (a, b)
-        windows.append(Window(a, b, max(0, lo - context), min(n, hi + context), _part_of(a, edges)))
+        windows.append(Window(a, b, max(0, lo - BEFORE), min(n, hi + AFTER), _part_of(a, edges)))
     return Plan(tuple(windows), parts)
 
 
 def _split(
-    silent: npt.NDArray[np.bool_], a: int, b: int, ways: int, longest: int, head: int, ctx: int
+    silent: npt.NDArray[np.bool_], a: int, b: int, ways: int, longest: int, head: int
 ) -> list[tuple[int, int]]:
     """``[a, b)`` in pieces: ``ways`` of them (the last ``head`` frames shorter), or more so
     that none is longer than ``longest``; each cut moved into a nearby silence if any."""
-    count = max(1, min(ways, (b - a) // (2 * ctx)), -(-(b - a) // longest))
+    count = max(1, min(ways, (b - a) // CONTEXT), -(-(b - a) // longest))
     if count == 1:
         return [(a, b)]
     size = (b - a + head) / count
-    if size - head < 2 * ctx:  # the worker with the head window takes no more
+    if size - head < CONTEXT:  # the worker with the head window takes no more
         size, head = (b - a) / (count - 1), 0
         count -= 1
     cuts = [_snap(silent, a + round(i * size), max(1, round(size / 4))) for i in range(1, count)]
