@@ -217,3 +217,60 @@ def levers(peer: Peer, repeat: int) -> list[dict[str, Any]]:
         finally:
             ours.close()
     return rows
+
+
+def profile(ours: Ours, peer: Peer, repeat: int = 3) -> dict[str, Any]:
+    """Where the CPU time of the paragraph goes, stage by stage, for hanvoice and the peer.
+
+    Each model call is timed with the calling thread's CPU clock (hanvoice's vocoder runs
+    on worker threads); "other" is the rest of the process's CPU time: front end, pause
+    envelope, joining, WAV encoding, Python. The stock pipeline's "acoustic" includes its
+    own front end (it runs inside its ``text2mel``).
+    """
+    from hanvoice.engines.fastspeech2 import runtime
+
+    spent: dict[str, float] = {}
+
+    def charged(label: Callable[[Any], str], fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any) -> Any:
+            c0 = time.thread_time()
+            try:
+                return fn(*args)
+            finally:
+                key = label(args[0] if args else None)
+                spent[key] = spent.get(key, 0.0) + time.thread_time() - c0
+
+        return wrapper
+
+    def tflite_label(model: Any) -> str:
+        names = model.input_names
+        return "vocoder" if "mels" in names else "encoder" if "input_ids" in names else "decoder"
+
+    originals = (runtime.TFLiteModel.run, runtime.OnnxVocoder.vocode)
+    tts = peer.stock._tts
+    runtime.TFLiteModel.run = charged(tflite_label, originals[0])  # type: ignore[method-assign]
+    runtime.OnnxVocoder.vocode = charged(lambda _: "vocoder", originals[1])  # type: ignore[method-assign]
+    tts.text2mel = charged(lambda _: "acoustic", tts.text2mel)
+    tts.mel2audio = charged(lambda _: "vocoder", tts.mel2audio)
+    out: dict[str, Any] = {}
+    try:
+        for name, job in (
+            ("hanvoice", lambda: ours.complete(PARAGRAPH)),
+            ("stock", lambda: peer.complete(PARAGRAPH)),
+        ):
+            job()
+            totals: dict[str, float] = {}
+            for _ in range(repeat):
+                spent.clear()
+                _, cpu = timed(job)
+                for k, v in spent.items():
+                    totals[k] = totals.get(k, 0.0) + v
+                totals["total"] = totals.get("total", 0.0) + cpu
+            stages = {k: ms(v / repeat) for k, v in totals.items()}
+            known = sum(v for k, v in stages.items() if k != "total")
+            stages["other"] = round(stages["total"] - known, 1)
+            out[name] = stages
+    finally:
+        runtime.TFLiteModel.run, runtime.OnnxVocoder.vocode = originals  # type: ignore[method-assign]
+        del tts.text2mel, tts.mel2audio
+    return out
