@@ -138,7 +138,9 @@ class Parts:
             raise StopIteration
         job = self._jobs[self._next]
         self._next += 1
-        audio = np.zeros((job.stop - job.start) * HOP, np.float32)
+        env = job.env[job.start * HOP : job.stop * HOP]
+        audio = np.empty(env.size, np.float32)
+        done = job.start  # frames before this one are filled
         for w, fut in job.windows:
             try:
                 out = fut.result()
@@ -146,10 +148,11 @@ class Parts:
                 self.close()
                 raise EngineError(f"FastSpeech2 vocoder failed: {exc}") from exc
             a, b = max(w.start, w.lo), min(w.stop, w.hi)  # beyond: silenced frames
-            audio[(a - job.start) * HOP : (b - job.start) * HOP] = out[
-                (a - w.lo) * HOP : (b - w.lo) * HOP
-            ]
-        audio *= job.env[job.start * HOP : job.stop * HOP]
+            audio[(done - job.start) * HOP : (a - job.start) * HOP] = 0.0
+            seg = slice((a - job.start) * HOP, (b - job.start) * HOP)
+            np.multiply(out[(a - w.lo) * HOP : (b - w.lo) * HOP], env[seg], out=audio[seg])
+            done = b
+        audio[(done - job.start) * HOP :] = 0.0
         return Rendered(audio, job.times, final=job.final)
 
     def close(self) -> None:
