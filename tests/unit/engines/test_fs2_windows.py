@@ -66,12 +66,13 @@ def _mask(spec: str) -> npt.NDArray[np.bool_]:
 CASES: list[tuple[str, int, int, list[tuple[int, int]], list[tuple[int, int]]]] = [
     ("30s", 0, 1, [], [(0, 30)]),
     ("10s 100v 20s", 0, 1, [(10, 110)], [(0, 130)]),
-    # a lead part: the silence before the sound and 24 frames of it (only when the sound is
-    # longer than one window; shorter, it is done about as soon as a lead window would be)
-    ("10s 100v 20s", 24, 1, [(10, 110)], [(0, 130)]),
+    # a lead part: the silence before the sound and 24 frames of it
+    ("10s 100v 20s", 24, 1, [(10, 34), (34, 110)], [(0, 34), (34, 130)]),
     ("10s 300v 20s", 24, 1, [(10, 34), (34, 184), (184, 310)], [(0, 34), (34, 330)]),
-    # two ways; with a lead, the window after it is longer by the lead's frames
+    # two ways; with a lead, the window after it is longer by the lead's frames; a sound
+    # shared by two workers and no longer than a window gets no lead: it is done as soon
     ("10s 100v 20s", 0, 2, [(10, 60), (60, 110)], [(0, 130)]),
+    ("10s 100v 20s", 24, 2, [(10, 60), (60, 110)], [(0, 130)]),
     ("10s 300v 20s", 24, 2, [(10, 34), (34, 184), (184, 310)], [(0, 34), (34, 330)]),
     # a silence shorter than CONTEXT is vocoded through; a longer one cuts a part
     ("5s 50v 20s 50v 5s", 0, 1, [(5, 125)], [(0, 130)]),

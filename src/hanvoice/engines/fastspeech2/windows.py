@@ -114,9 +114,10 @@ def plan(
     """Windows and parts for a mel of ``len(silent)`` frames.
 
     ``first`` > 0 makes the first ``first`` frames of sound (with the silence before them) a
-    window and part of their own, for a stream's first audio, when the sound is longer than
-    ``longest`` (shorter, it is all done in about the time that first window would take,
-    ~30 ms, and the cut would only cost frames). ``ways`` > 1 cuts each
+    window and part of their own, for a stream's first audio; not when the sound is to be
+    shared by ``ways`` > 1 workers and is no longer than ``longest``: then it is all done in
+    about the time that first window would take (~30 ms), which would only cost frames.
+    ``ways`` > 1 cuts each
     stretch of sound into that many windows so that as many workers share it (with a first
     window, the one after it gets as much more, since the worker that did the first also
     does the last); stretches longer than ``longest`` are cut too. Cuts go to the middle of
@@ -133,7 +134,7 @@ def plan(
     part_cuts = [(b + a2) // 2 for (_, b), (a2, _) in itertools.pairwise(runs)]
     for k, (a, b) in enumerate(runs):
         head = 0
-        if k == 0 and first > 0 and b - a > longest:
+        if k == 0 and first > 0 and (ways == 1 or b - a > longest):
             head = first
             spans.append((a, a + head))
             part_cuts.append(a + head)
