@@ -5,10 +5,10 @@
 
 For each voice (default: the bundled ``baker`` and all 24 Mellotron speakers, withheld ones
 included) it synthesizes each sentence and measures the median F0 and its range, seconds per
-character, DNSMOS, the real-time factor and a timbre vector (mean MFCCs 1-19). A voice is
-*distinct* when its nearest other voice (in timbre and log F0) is further away than its own
-sentence-to-sentence spread. With ``--asr`` (the Python of the ASR tool's venv) it also
-transcribes every clip with Whisper base and reports the character error rate.
+character, DNSMOS, the real-time factor and a timbre vector (mean MFCCs 1-19), and finds
+each voice's nearest other voice by timbre on the same sentences. With ``--asr`` (the Python
+of the ASR tool's venv) it also transcribes every clip with Whisper base and reports the
+character error rate (CER).
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from hanvoice.synth import Synthesizer
 from hanvoice.text import Frontend
 
 CER_TOOL = Path("/work/shared/tools/asr_cer/cer.py")
+TIMBRE_APART = 13.0
+PITCH_APART = 0.08
 
 
 def timbre(audio: np.ndarray[Any, Any], sr: int) -> np.ndarray[Any, Any]:
@@ -105,7 +107,7 @@ def main() -> None:
             clips.append((path, text))
             m = measure(r.audio, r.sample_rate)
             vec = timbre(r.audio, r.sample_rate)
-            vectors[config.id].append(np.concatenate([vec, [8.0 * np.log(m.f0_median)]]))
+            vectors[config.id].append(vec)
             chars = sum(1 for t in r.utterance.tokens if t.spoken)
             per.append(
                 {
@@ -143,15 +145,23 @@ def main() -> None:
 
 
 def _distinctness(rows: dict[str, dict[str, Any]], vectors: dict[str, list[Any]]) -> None:
-    means = {v: np.mean(vs, axis=0) for v, vs in vectors.items()}
-    for vid, vs in vectors.items():
-        spread = float(np.mean([np.linalg.norm(x - means[vid]) for x in vs]))
-        others = {o: float(np.linalg.norm(means[vid] - m)) for o, m in means.items() if o != vid}
+    """Nearest other voice by timbre on the *same* sentences (so the words cancel out): the
+    mean distance of the paired clips. Distinct: further than ``TIMBRE_APART``, or a median
+    F0 more than ``PITCH_APART`` apart (the thresholds the API test holds every voice to)."""
+    for vid, mine in vectors.items():
+        others = {
+            o: float(np.mean([np.linalg.norm(a - b) for a, b in zip(mine, vs, strict=True)]))
+            for o, vs in vectors.items()
+            if o != vid
+        }
         nearest = min(others, key=lambda o: others[o]) if others else ""
-        rows[vid]["spread"] = spread
+        f0 = rows[vid]["f0_median"]
+        pitch = abs(float(np.log(f0 / rows[nearest]["f0_median"]))) if nearest else 0.0
         rows[vid]["nearest"] = nearest
         rows[vid]["nearest_distance"] = others.get(nearest, float("nan"))
-        rows[vid]["distinct"] = bool(others) and others[nearest] > spread
+        rows[vid]["distinct"] = bool(others) and (
+            others[nearest] > TIMBRE_APART or pitch > PITCH_APART
+        )
 
 
 def _print(rows: dict[str, dict[str, Any]]) -> None:
@@ -162,7 +172,7 @@ def _print(rows: dict[str, dict[str, Any]]) -> None:
             f"{vid:10s} {r['gender']:>9s} {r['f0_median']:9.1f} {r['f0_range_st']:9.1f} "
             f"{r['sec_per_char']:9.3f} {r['dnsmos']:9.2f} {r['rtf']:9.3f} "
             f"{r.get('cer', float('nan')):9.3f} {r['nearest']:>9s} "
-            f"{r['nearest_distance']:5.1f}/{r['spread']:<4.1f}"
+            f"{r['nearest_distance']:9.1f}{'' if r['distinct'] else ' (alike)'}"
         )
 
 
