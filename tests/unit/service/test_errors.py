@@ -29,7 +29,7 @@ def test_client_errors_are_4xx_and_others_5xx(cls: type[errors.HanvoiceError]) -
         (errors.EmptyText("x"), 400),
         (errors.TextTooLong("x"), 413),
         (errors.UnknownEmotion("x"), 400),
-        (errors.VoiceNotFound("x"), 400),
+        (errors.VoiceNotFound("x"), 404),
         (errors.InvalidParameter("x"), 400),
         (errors.EngineError("x"), 500),
         (errors.Overloaded("x", retry_after=2.5), 503),
