@@ -180,6 +180,21 @@ def test_same_input_same_audio(aiyue: MellotronEngine) -> None:
     assert np.array_equal(a.audio, b.audio) and a.times == b.times
 
 
+def test_threads_share_the_model_and_get_the_same_audio(aiyue: MellotronEngine) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    male = load_engine(VoiceConfig("aicheng", "mellotron", None, {"speaker": "Aicheng"}))
+    alone = [
+        aiyue.render(TWO_CLAUSES, Controls()).audio,
+        male.render(TWO_CLAUSES, Controls()).audio,
+    ]
+    with ThreadPoolExecutor(4) as pool:
+        jobs = [pool.submit(e.render, TWO_CLAUSES, Controls()) for e in (aiyue, male) * 2]
+        together = [j.result().audio for j in jobs]
+    for k, audio in enumerate(together):
+        assert np.array_equal(audio, alone[k % 2])
+
+
 def test_pause_scale_stretches_the_pauses_only(aiyue: MellotronEngine) -> None:
     one = aiyue.render(TWO_CLAUSES, Controls())
     two = aiyue.render(TWO_CLAUSES, Controls(pause_scale=2.0))
