@@ -147,6 +147,9 @@ def test_voices_share_one_model(aiyue: MellotronEngine) -> None:
     other = load_engine(VoiceConfig("xiaogang", "mellotron", None, {"speaker": "Xiaogang"}))
     assert isinstance(other, MellotronEngine)
     assert other.model is aiyue.model
+    # one model, but each voice's version (for caches) is its own
+    assert other.info.model_sha256 != aiyue.info.model_sha256
+    assert len(aiyue.info.model_sha256) == 64
     assert other.info.gender == "male" and other.info.sample_rate == SAMPLE_RATE
 
 

@@ -10,6 +10,7 @@ are left to the synthesizer's signal processing, exactly as for the bundled voic
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import weakref
@@ -46,6 +47,9 @@ TAIL_PAUSE = 0.15
 """Silence ending each segment (the bundled voice ends its segments with its own pause)."""
 RETRIES = 2
 """Decodings with another seed when the attention loses its way (deterministic)."""
+RUNTIME = "decode-v1"
+"""Bump when decoding changes what comes out (window, clause split, pauses, trimming): it is
+part of every voice's version, so caches keyed on it drop stale audio."""
 _MARGIN_HEAD = 0.02
 _MARGIN_TAIL = 0.05
 _SILENCE_DB = -45.0
@@ -107,7 +111,9 @@ def describe(config: VoiceConfig) -> VoiceInfo:
     return _info(config, speaker, assets.graphs_digest(manifest))
 
 
-def _info(config: VoiceConfig, speaker: Speaker, sha256: str) -> VoiceInfo:
+def _info(config: VoiceConfig, speaker: Speaker, graphs_sha256: str) -> VoiceInfo:
+    """The listing; its version covers the graphs, the speaker, its level and the decoding."""
+    version = f"{graphs_sha256}:{speaker.speaker}:{speaker.gain_db}:{RUNTIME}"
     return VoiceInfo(
         id=config.id,
         name=str(config.options.get("name", speaker.name)),
@@ -115,7 +121,7 @@ def _info(config: VoiceConfig, speaker: Speaker, sha256: str) -> VoiceInfo:
         sample_rate=SAMPLE_RATE,
         gender=speaker.gender,
         model_id=MODEL_ID,
-        model_sha256=sha256,
+        model_sha256=hashlib.sha256(version.encode()).hexdigest(),
         emotions=EMOTIONS,
         speed_class="medium",
         description=(
