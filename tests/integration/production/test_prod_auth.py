@@ -27,9 +27,11 @@ TEXT = "认证测试。"
 
 
 def token(key: Any = SECRET, alg: str = "HS256", **over: Any) -> str:
+    # Parametrized tokens are made at collection time; a whole CI run takes longer than a
+    # short lifetime, so good tokens live for hours (CI is bounded at 90 minutes).
     now = int(time.time())
     claims = {"sub": "alice", "aud": "hanvoice-api", "iss": "https://idp.example",
-              "exp": now + 300, "nbf": now - 5, "scope": "tts"}  # fmt: skip
+              "exp": now + 4 * 3600, "nbf": now - 5, "scope": "tts"}  # fmt: skip
     claims.update(over)
     return jwt.encode({k: v for k, v in claims.items() if v is not None}, key, algorithm=alg)
 
