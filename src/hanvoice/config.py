@@ -328,10 +328,21 @@ class Settings(BaseSettings):
 
     @property
     def active_config_version(self) -> str:
-        """``config_version`` or, when unset, a short hash of the non-identity settings."""
+        """``config_version`` or, when unset, a short hash of what shapes the answers.
+
+        Left out: the node's identity, where it listens, which servers it talks to, its
+        secrets and its sizing. Two nodes (or regions) that would give the same answers then
+        report the same version, so the edge cache can revalidate across them (the version
+        is part of the ETag) and fleet checks see real drift only.
+        """
         if self.config_version:
             return self.config_version
-        skip = {"build", "commit", "region", "config_version", "config_file"}
+        skip = {
+            *("build", "commit", "region", "config_version", "config_file", "voices_file"),
+            *("host", "port", "redis_url", "etcd_endpoints", "etcd_prefix"),
+            *("api_keys", "api_keys_file", "jwt_secret", "jwt_public_key", "filter_words_file"),
+            *("workers", "queue_size", "audio_store_bytes", "cache_memory_bytes"),
+        }
         data = self.model_dump(mode="json", exclude=skip)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
