@@ -83,9 +83,15 @@ def test_missing_config_file(tmp_path: Path) -> None:
 
 
 def test_config_version_is_a_stable_hash_unless_set() -> None:
-    a, b = Settings.load(), Settings.load(build="other", region="x")
-    assert a.active_config_version == b.active_config_version  # identity fields excluded
-    assert Settings.load(queue_size=1).active_config_version != a.active_config_version
+    a = Settings.load()
+    for same in (
+        {"build": "other", "region": "x"},  # identity
+        {"port": 5001, "redis_url": "redis://r:6379/0"},  # where it listens, what it talks to
+        {"queue_size": 1, "workers": 3},  # sizing
+    ):
+        assert Settings.load(**same).active_config_version == a.active_config_version, same
+    assert Settings.load(max_text_chars=10).active_config_version != a.active_config_version
+    assert Settings.load(allowed_emotions="happy").active_config_version != a.active_config_version
     assert Settings.load(config_version="v42").active_config_version == "v42"
 
 
