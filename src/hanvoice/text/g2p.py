@@ -1,11 +1,12 @@
 """Characters -> pinyin with context: words, polyphones, erhua, neutral tones, sandhi.
 
 Word segmentation is jieba's (its dictionary loads once per process, lazily: ~0.6 s from
-jieba's cache file). Each word is looked up in pypinyin's phrase dictionary; then the
-bundled polyphone lexicon and context rules (``data/text/polyphones.tsv``,
-``polyphone_rules.tsv``) fix the readings pypinyin gets wrong (长江很长, 数一数, 还钱), a
-user lexicon overrides anything, 儿 after a word merges as erhua, and tone sandhi gives the
-spoken tones. Readings the voice lacks map to the nearest syllable it has.
+jieba's cache file). Each word is looked up in pypinyin's readings (flattened into one
+table by :mod:`.pinyin_table`); then the bundled polyphone lexicon and context rules
+(``data/text/polyphones.tsv``, ``polyphone_rules.tsv``) fix the readings pypinyin gets
+wrong (长江很长, 数一数, 还钱), a user lexicon overrides anything, 儿 after a word merges
+as erhua, and tone sandhi gives the spoken tones. Readings the voice lacks map to the nearest
+syllable it has.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import logging
 import re
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
 
-from hanvoice.text import sandhi, segmenter
+from hanvoice.text import pinyin_table, sandhi, segmenter
 from hanvoice.text.lexicon import Lexicon
 from hanvoice.text.resources import rows, table, words
 from hanvoice.text.segmenter import Word, segment
@@ -27,33 +27,10 @@ _HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002f
 _PINYIN = re.compile(r"^([a-zü]+?)([1-5])$")
 
 
-@cache
-def _phrases() -> frozenset[str]:
-    from pypinyin.constants import PHRASES_DICT
-
-    return frozenset(PHRASES_DICT)
-
-
 def warm() -> None:
-    """Load the segmenter and pinyin tables now (a service does this at start-up)."""
+    """Load the segmenter and pinyin table now (a service does this at start-up)."""
     segmenter.warm()
-    _pypinyin()
-
-
-@cache
-def _pypinyin() -> Any:
-    from pypinyin import Style, lazy_pinyin
-
-    def convert(word: str) -> list[str]:
-        out: list[str] = lazy_pinyin(
-            word,
-            style=Style.TONE3,
-            neutral_tone_with_five=True,
-            errors="default",
-        )
-        return out
-
-    return convert
+    pinyin_table.table()
 
 
 @cache
@@ -101,16 +78,13 @@ def to_pinyin(
     warnings: list[str],
 ) -> list[str | None]:
     """One reading per character of ``text`` (``None`` = silent)."""
-    convert = _pypinyin()
+    read = pinyin_table.table().readings
     out: list[str | None] = [None] * len(text)
     for start, end in _reading_units(text, words_):
         chunk = text[start:end]
         if not _HANZI.search(chunk):
             continue
-        got = convert(chunk)
-        if len(got) != len(chunk):  # pypinyin grouped something: go char by char
-            got = [convert(c)[0] if _HANZI.match(c) else None for c in chunk]
-        for i, p in enumerate(got):
+        for i, p in enumerate(read(chunk)):
             if p and _HANZI.match(chunk[i]) and _PINYIN.match(p):
                 out[start + i] = p
     single = {w.start for w in words_ if w.end - w.start == 1}
@@ -167,14 +141,14 @@ def _reading_units(text: str, words_: list[Word]) -> list[tuple[int, int]]:
     """Stretches to look up in pypinyin: jieba's words, except that two or three adjacent
     words forming one of pypinyin's phrases are looked up together (a rare word the
     trimmed dictionary split still gets its phrase reading)."""
-    phrases = _phrases()
+    is_phrase = pinyin_table.table().is_phrase
     out = []
     i = 0
     while i < len(words_):
         for k in (3, 2):
             if i + k <= len(words_):
                 start, end = words_[i].start, words_[i + k - 1].end
-                if end - start <= 6 and text[start:end] in phrases:
+                if end - start <= 6 and is_phrase(text[start:end]):
                     out.append((start, end))
                     i += k
                     break

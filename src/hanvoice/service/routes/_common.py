@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Awaitable
+from functools import lru_cache
 from typing import TypeVar
 
 from starlette.requests import Request
@@ -40,7 +41,11 @@ async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
             task.cancel()
 
 
+@lru_cache(maxsize=8)
 def b64(data: bytes) -> str:
+    """Base64 of the audio, remembered for the last few answers: a cache hit from the memory
+    tier hands back the same bytes object (its hash is kept, the lookup is an identity
+    check), so a frequent phrase is not re-encoded every time (~0.3 ms for 4 s of WAV)."""
     return base64.b64encode(data).decode("ascii")
 
 
