@@ -139,6 +139,21 @@ class PartialEngine(Engine, Protocol):
     ) -> Iterator[Rendered]: ...
 
 
+def join_parts(parts: Iterator[Rendered], tokens: int, sample_rate: int) -> Rendered:
+    """A segment's parts as one :class:`Rendered`: ``render`` of a :class:`PartialEngine`
+    is this over ``render_parts``, so both ways give the same audio."""
+    audio: list[Audio] = []
+    times: list[tuple[float, float] | None] = [None] * tokens
+    offset = 0.0
+    for part in parts:
+        for i, t in enumerate(part.times):
+            if t is not None:
+                times[i] = (t[0] + offset, t[1] + offset)
+        audio.append(part.audio)
+        offset += part.audio.size / sample_rate
+    return Rendered(np.concatenate(audio).astype(np.float32, copy=False), tuple(times))
+
+
 class EngineFactory(Protocol):
     """What an ``hanvoice.engines`` entry point resolves to."""
 

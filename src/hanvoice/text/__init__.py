@@ -1,6 +1,7 @@
 """Chinese text front end: text (or SSML) in, segments of pinyin tokens out.
 
-This package imports nothing else of hanvoice's but :mod:`hanvoice.errors`.
+This package imports nothing else of hanvoice's but :mod:`hanvoice.errors` and
+:mod:`hanvoice.files`.
 """
 
 from hanvoice.text.frontend import Frontend, FrontendConfig

@@ -17,12 +17,12 @@ a phrase with its phrase reading, any other character with its first reading.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Iterator
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
+
+from hanvoice.files import cache_dir, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +85,7 @@ def derive() -> Iterator[tuple[str, str]]:
 
 
 def _path() -> Path:
-    root = Path(os.environ.get("HANVOICE_CACHE_DIR") or Path.home() / ".cache" / "hanvoice")
-    return root / f"pinyin-{version('pypinyin')}-f{FORMAT}.tsv"
+    return cache_dir() / f"pinyin-{version('pypinyin')}-f{FORMAT}.tsv"
 
 
 def _read(path: Path) -> dict[str, str]:
@@ -100,18 +99,6 @@ def _read(path: Path) -> dict[str, str]:
     return entries
 
 
-def _write(path: Path, entries: dict[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.writelines(f"{k}\t{v}\n" for k, v in entries.items())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @cache
 def table() -> PinyinTable:
     """The table, from the cache file, else derived (and written, if the folder allows)."""
@@ -123,7 +110,7 @@ def table() -> PinyinTable:
             log.warning("deriving the pinyin table again: %s", exc)
     entries = dict(derive())
     try:
-        _write(path, entries)
+        write_atomic(path, "".join(f"{k}\t{v}\n" for k, v in entries.items()).encode("utf-8"))
     except OSError as exc:
         log.warning("pinyin table kept in memory only: cannot write %s: %s", path, exc)
     return PinyinTable(entries)

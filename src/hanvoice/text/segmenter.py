@@ -10,14 +10,13 @@ full dictionary is used.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from hanvoice.files import cache_dir, write_atomic
 from hanvoice.text.resources import words
 
 log = logging.getLogger(__name__)
@@ -38,24 +37,16 @@ Readings do not suffer: adjacent words that form a phrase of pypinyin's are read
 phrase (see :func:`to_pinyin`)."""
 
 
-def _cache_dir() -> Path:
-    return Path(os.environ.get("HANVOICE_CACHE_DIR") or Path.home() / ".cache" / "hanvoice")
-
-
 def _small_dictionary(jieba_dir: Path) -> Path | None:
     """The trimmed dictionary, derived once into the cache folder; ``None`` if it cannot
     be written (then jieba's full dictionary is used)."""
-    target = _cache_dir() / f"jieba-dict-min{MIN_WORD_FREQUENCY}.txt"
+    target = cache_dir() / f"jieba-dict-min{MIN_WORD_FREQUENCY}.txt"
     if target.exists():
         return target
     try:
         lines = (jieba_dir / "dict.txt").read_text(encoding="utf-8").splitlines()
         kept = [ln for ln in lines if len(p := ln.split()) > 1 and int(p[1]) >= MIN_WORD_FREQUENCY]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write("\n".join(kept) + "\n")
-        os.replace(tmp, target)
+        write_atomic(target, ("\n".join(kept) + "\n").encode("utf-8"))
     except (OSError, ValueError) as exc:
         log.warning("using jieba's full dictionary: cannot write %s: %s", target, exc)
         return None

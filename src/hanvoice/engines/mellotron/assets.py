@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hanvoice.errors import VoiceAssetError
+from hanvoice.files import cache_dir, sha256_file, verify_files
 
 TTSKIT_VERSION = "0.3.8"
 SOURCE_SHA256 = {
@@ -47,22 +48,6 @@ class ModelFiles:
     manifest: dict[str, Any]
 
 
-def cache_dir() -> Path:
-    """``$HANVOICE_CACHE_DIR``, else ``$XDG_CACHE_HOME/hanvoice`` (as the bundled voice)."""
-    if os.environ.get("HANVOICE_CACHE_DIR"):
-        return Path(os.environ["HANVOICE_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "hanvoice"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def find_source_dir(explicit: Path | None = None) -> Path:
     """The folder with the ttskit ``.pt`` files: ``explicit``, ``$HANVOICE_TTSKIT_DIR`` or
     the installed wheel (located without importing ttskit, whose ``__init__`` needs torch,
@@ -85,18 +70,7 @@ def verify_sources(source_dir: Path) -> str:
 
     They are pickles, and unpickling runs code: never open one we do not know.
     """
-    combined = hashlib.sha256()
-    for name, expected in SOURCE_SHA256.items():
-        path = source_dir / name
-        if not path.is_file():
-            raise VoiceAssetError(f"Mellotron weight file missing: {path}")
-        actual = sha256_file(path)
-        if actual != expected:
-            raise VoiceAssetError(
-                f"{path} has SHA-256 {actual}, expected {expected}: refusing unknown weights"
-            )
-        combined.update(f"{name}:{actual}\n".encode())
-    return combined.hexdigest()
+    return verify_files(source_dir, SOURCE_SHA256, "Mellotron weight")
 
 
 def model_dir(explicit: Path | None = None) -> Path:

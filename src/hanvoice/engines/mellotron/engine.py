@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from hanvoice.engines.base import Audio, Controls, Rendered, VoiceConfig, VoiceInfo
+from hanvoice.engines.base import Audio, Controls, Rendered, VoiceConfig, VoiceInfo, join_parts
 from hanvoice.engines.mellotron import assets
 from hanvoice.engines.mellotron.runtime import (
     HOP,
@@ -150,16 +150,7 @@ class MellotronEngine:
 
     def render(self, segment: Segment, controls: Controls) -> Rendered:
         """The whole segment: its parts joined, so both ways give the same audio."""
-        times: list[tuple[float, float] | None] = [None] * len(segment.tokens)
-        audio: list[Audio] = []
-        offset = 0.0
-        for part in self.render_parts(segment, controls):
-            for i, t in enumerate(part.times):
-                if t is not None:
-                    times[i] = (t[0] + offset, t[1] + offset)
-            audio.append(part.audio)
-            offset += part.audio.size / SAMPLE_RATE
-        return Rendered(np.concatenate(audio).astype(np.float32), tuple(times))
+        return join_parts(self.render_parts(segment, controls), len(segment.tokens), SAMPLE_RATE)
 
     def render_parts(
         self, segment: Segment, controls: Controls, *, lead: bool = False, alone: bool = False

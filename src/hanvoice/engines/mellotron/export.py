@@ -35,6 +35,7 @@ import numpy as np
 
 from hanvoice.engines.mellotron import assets
 from hanvoice.errors import VoiceAssetError
+from hanvoice.files import sha256_file
 
 OPSET = 17
 _TTSKIT_CLASSES = {
@@ -393,7 +394,7 @@ def export(
             "derivation": assets.DERIVATION,
             "ttskit": assets.TTSKIT_VERSION,
             "source_sha256": source_sha,
-            "files": {name: assets.sha256_file(work / name) for name in assets.GRAPHS},
+            "files": {name: sha256_file(work / name) for name in assets.GRAPHS},
             "torch": str(torch.__version__),
             "opset": OPSET,
             "check": report,
