@@ -66,3 +66,22 @@ def assert_speech(audio: Audio, sr: int, *, text_chars: int | None = None) -> No
     if text_chars:
         per_char = audio.size / sr / text_chars
         assert 0.10 < per_char < 0.6, f"{per_char:.3f} s per character is implausible"
+
+
+# (emotion, field, comparison, bound): the listener expectations of issue #2, against
+# neutral on the same sentences (ratios)
+EMOTION_EXPECTATIONS = [
+    ("happy", "f0_median", ">=", 1.05),
+    ("happy", "duration", "<", 1.0),
+    ("sad", "f0_median", "<", 1.0),
+    ("sad", "duration", ">=", 1.08),
+    ("sad", "f0_range_st", "<", 1.0),
+    ("angry", "duration", "<", 1.0),
+    ("angry", "f0_range_st", ">", 1.0),
+    ("surprise", "f0_range_st", ">=", 1.15),
+    ("surprise", "f0_median", ">", 1.0),
+    ("fear", "f0_median", ">", 1.0),
+    ("fear", "duration", "<", 1.0),
+    ("disgust", "f0_median", "<", 1.0),
+    ("disgust", "duration", ">", 1.0),
+]

@@ -7,7 +7,7 @@ import pytest
 
 from hanvoice.errors import EmptyText, InvalidParameter, UnknownEmotion
 from hanvoice.synth import SynthesisParams, Synthesizer
-from support.audio import Measured, assert_speech, measure
+from support.audio import EMOTION_EXPECTATIONS, Measured, assert_speech, measure
 
 SENTENCES = [
     "今天天气很好，我们去公园散步吧。",
@@ -43,22 +43,7 @@ def _db(m: dict[str, list[Measured]], emotion: str) -> float:
     )
 
 
-# (emotion, field, comparison, bound): the listener expectations of issue #2
-EXPECTATIONS = [
-    ("happy", "f0_median", ">=", 1.05),
-    ("happy", "duration", "<", 1.0),
-    ("sad", "f0_median", "<", 1.0),
-    ("sad", "duration", ">=", 1.08),
-    ("sad", "f0_range_st", "<", 1.0),
-    ("angry", "duration", "<", 1.0),
-    ("angry", "f0_range_st", ">", 1.0),
-    ("surprise", "f0_range_st", ">=", 1.15),
-    ("surprise", "f0_median", ">", 1.0),
-    ("fear", "f0_median", ">", 1.0),
-    ("fear", "duration", "<", 1.0),
-    ("disgust", "f0_median", "<", 1.0),
-    ("disgust", "duration", ">", 1.0),
-]
+EXPECTATIONS = EMOTION_EXPECTATIONS
 
 
 @pytest.mark.parametrize(("emotion", "field", "op", "bound"), EXPECTATIONS)

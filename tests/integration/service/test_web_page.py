@@ -6,45 +6,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from service_audio import check_speech
 from service_server import Server
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[3] / "artifacts"
+from support.browser import ARTIFACTS, chromium, web_page
+
 TEXT = "欢迎使用多地域语音合成服务，今天天气很好。"
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian chromium is missing: run scripts/system-deps.sh")
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
-        )
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture()
 def page(browser: Browser, server: Server) -> Iterator[Page]:
-    context = browser.new_context(accept_downloads=True, locale="zh-CN")
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(server.url + "/")
-    expect(pg.locator("#emotion option")).not_to_have_count(0)
-    yield pg
-    context.close()
-    assert not errors, errors
+    with web_page(browser, server.url) as pg:
+        yield pg
 
 
 def _duration(page: Page) -> float:

@@ -9,30 +9,15 @@ from voices_common import FEMALE, MALE, dnsmos
 
 from hanvoice.synth import SynthesisParams, Synthesizer
 from hanvoice.voices import VoiceCatalog
-from support.audio import Measured, measure
+from support.audio import EMOTION_EXPECTATIONS, Measured, measure
 
 SENTENCES = [
     "今天天气很好，我们去公园散步吧。",
     "前方五百米右转，进入人民大道，然后继续直行三公里。",
 ]
 EMOTIONS = ("neutral", "happy", "sad", "angry", "surprise", "fear", "disgust")
-# (emotion, field, comparison, bound): issue #2's listener expectations, as for the bundled
-# voice in tests/unit/test_synth.py
-EXPECTATIONS = [
-    ("happy", "f0_median", ">=", 1.05),
-    ("happy", "duration", "<", 1.0),
-    ("sad", "f0_median", "<", 1.0),
-    ("sad", "duration", ">=", 1.08),
-    ("sad", "f0_range_st", "<", 1.0),
-    ("angry", "duration", "<", 1.0),
-    ("angry", "f0_range_st", ">", 1.0),
-    ("surprise", "f0_range_st", ">=", 1.15),
-    ("surprise", "f0_median", ">", 1.0),
-    ("fear", "f0_median", ">", 1.0),
-    ("fear", "duration", "<", 1.0),
-    ("disgust", "f0_median", "<", 1.0),
-    ("disgust", "duration", ">", 1.0),
-]
+# issue #2's listener expectations, as for the bundled voice
+EXPECTATIONS = EMOTION_EXPECTATIONS
 QUALITY_GUARD = 0.25
 
 Results = dict[str, list[tuple[Measured, float]]]

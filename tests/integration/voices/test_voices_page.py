@@ -3,51 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Request, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Request, expect
 from service_audio import check_speech
 from service_server import Server
 from voices_common import MALE, SENTENCE
 
 from support.audio import measure
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[3] / "artifacts"
+from support.browser import ARTIFACTS, chromium, web_page
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian chromium is missing: run scripts/system-deps.sh")
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
-        )
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture()
 def page(browser: Browser, voices_server: Server) -> Iterator[Page]:
-    context = browser.new_context(accept_downloads=True, locale="zh-CN")
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(voices_server.url + "/")
-    expect(pg.locator("#emotion option")).not_to_have_count(0)
-    yield pg
-    context.close()
-    assert not errors, errors
+    with web_page(browser, voices_server.url) as pg:
+        yield pg
 
 
 def test_picker_lists_every_voice_with_gender(page: Page, api: httpx.Client) -> None:
