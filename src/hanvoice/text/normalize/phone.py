@@ -10,21 +10,41 @@ from __future__ import annotations
 
 import re
 
-from hanvoice.text.buffer import Piece, Replacement
-from hanvoice.text.normalize.letters import spell
-from hanvoice.text.normalize.numbers import digits
+from hanvoice.text.buffer import SILENT, Piece, Replacement
+from hanvoice.text.normalize.letters import read_word, spell
+from hanvoice.text.normalize.numbers import cardinal, digits
 from hanvoice.text.normalize.rule import Rule
 from hanvoice.text.resources import words
+
+_RANK = re.compile(r"\bNo\.\s*$", re.IGNORECASE)
+_SHORT = re.compile(r"[1-9]\d{0,2}")
+
+
+def _context(pre: str) -> list[Piece]:
+    """The context before the digits, kept. Its Latin words (``No.``, ``ID``) are read
+    here: once this rule has claimed them, the word rules never see them again."""
+    out = []
+    for part in re.split(r"([A-Za-z]+\.?)", pre):
+        if part[:1].isascii() and part[:1].isalpha():
+            out.append(read_word(part.rstrip(".")))
+            if part.endswith("."):
+                out.append(Piece(" ", [SILENT]))  # an abbreviation's dot ends no sentence
+        elif part:
+            out.append(Piece(part))
+    return out
 
 
 def _read(m: re.Match[str]) -> Replacement:
     text = m.group("num")
     out: list[Piece] = []
     if m.groupdict().get("pre"):
-        out.append(Piece(m.group("pre")))
+        out.extend(_context(m.group("pre")))
     if text.startswith("+"):
         out.append(Piece("加"))
-    out.append(digits(text, yao=True))
+    if _RANK.search(m.groupdict().get("pre") or "") and _SHORT.fullmatch(text):
+        out.append(Piece(cardinal(text)))  # No.1 一, No.35 三十五: a rank, not a code
+    else:
+        out.append(digits(text, yao=True))
     return out
 
 
@@ -59,7 +79,8 @@ def rules() -> list[Rule]:
         Rule(
             "phone",
             re.compile(
-                r"(?<![\w+.])(?P<num>(?:\+\d{1,3}[-\s])?(?:\(?0\d{2,3}\)?[-\s])\d{3,4}[-\s]?\d{4}"
+                r"(?<![\w+.])(?P<num>(?:\+\d{1,3}[-\s])?(?:\(0\d{2,3}\)[-\s]?|0\d{2,3}[-\s])"
+                r"\d{3,4}[-\s]?\d{4}"
                 r"|[4-9]00-\d{3}-\d{4}|[4-9]00\d{7})(?![\d\w])"
             ),
             _read,
