@@ -149,6 +149,11 @@ def rules() -> list[Rule]:
             lambda m: year(m.group("y")),
         ),
         Rule(
+            "generation",  # 80后 八零后, 00后 零零后: people born in that decade
+            re.compile(r"(?<![\d.,])(?P<y>\d0)(?=后(?!来|面|天|果|悔|者|方|期|续|台|门|退))"),
+            lambda m: year(m.group("y")),
+        ),
+        Rule(
             "date",
             re.compile(r"(?<![\d.])(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*(?P<suffix>[日号])"),
             _month_day,
