@@ -189,6 +189,17 @@ def _score(m: re.Match[str]) -> Replacement:
     return cardinal(m.group("a")) + "比" + cardinal(m.group("b"))
 
 
+def _worded_range(m: re.Match[str]) -> Replacement:
+    word = m.group("w")
+    liang = is_liang(word)
+    return [
+        number_piece(m.group("a"), liang=liang),
+        Piece(word + "到"),
+        number_piece(m.group("b"), liang=liang),
+        Piece(word),
+    ]
+
+
 def _signed_number(m: re.Match[str]) -> Replacement:
     s = m.group(0)
     if s[0] in "-−+":
@@ -251,6 +262,18 @@ def rules() -> list[Rule]:
         ),
         Rule(
             "score", re.compile(r"(?<![\d:])(?P<a>\d{1,4})[:：](?P<b>\d|\d{3,})(?![\d:])"), _score
+        ),
+        Rule(
+            "range",  # 3元~5元, 2个-3个, 3天—5天: the word said after both numbers
+            re.compile(
+                _BEFORE_NUM
+                + r"(?P<a>"
+                + NUM
+                + r")(?P<w>[\u4e00-\u9fff])\s*(?:~|～|〜|—|–|-)\s*(?P<b>"
+                + NUM
+                + r")(?P=w)"
+            ),
+            _worded_range,
         ),
         Rule(
             "range",

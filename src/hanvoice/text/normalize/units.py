@@ -1,8 +1,9 @@
 """Units after a number, temperatures with their minus sign.
 
 ``"5km"`` -> 五公里, ``"2kg"`` -> 两公斤, ``"-5℃"`` -> 零下五摄氏度, ``"3-5km"`` -> 三到五公里,
-``"100m²"`` -> 一百平方米, ``"120km/h"`` -> 一百二十公里每小时, ``"16GB"`` -> 十六GB (letters
-spelled). Symbols and names are in ``data/text/units.tsv``.
+``"5℃~10℃"`` -> 五摄氏度到十摄氏度, ``"100m²"`` -> 一百平方米, ``"120km/h"`` ->
+一百二十公里每小时, ``"16GB"`` -> 十六GB (letters spelled). Symbols and names are in
+``data/text/units.tsv``.
 """
 
 from __future__ import annotations
@@ -35,11 +36,18 @@ def _unit(m: re.Match[str]) -> Replacement:
         prev = m.string[m.start() - 1]
         if prev.isascii() and (prev.isalnum() or prev in ").]"):
             return None  # "B-5m" is not a negative
+    first = m.group("u0")  # the same unit after both numbers (the pattern checks)
     out = _value(a, temperature=temperature, liang=liang and not b)
+    if first:  # "5℃~10℃": the unit said after both numbers
+        out.append(_said(reading))
     if b:
         out += [Piece("到"), *_value(b, temperature=temperature, liang=liang)]
-    out.append(spell(reading) if reading.isascii() else Piece(reading))
+    out.append(_said(reading))
     return out
+
+
+def _said(reading: str) -> Piece:
+    return spell(reading) if reading.isascii() else Piece(reading)
 
 
 def _degrees(m: re.Match[str]) -> Replacement:
@@ -61,7 +69,11 @@ def rules() -> list[Rule]:
             re.compile(
                 r"(?<![\w.])(?P<a>"
                 + signed
-                + r")(?:\s*(?:~|～|-|—|–|到|至)\s*(?P<b>"
+                + r")(?:(?:\s?(?P<u0>"
+                + alternatives
+                + r")(?=\s*(?:~|～|-|—|–|到|至)\s*"
+                + signed
+                + r"\s?(?P=u0)(?![A-Za-z0-9²³])))?\s*(?:~|～|-|—|–|到|至)\s*(?P<b>"
                 + signed
                 + r"))?\s?(?P<u>"
                 + alternatives
