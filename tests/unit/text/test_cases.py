@@ -17,7 +17,12 @@ from hanvoice.text.normalize.rule import Rule
 from .cases import Case, all_cases, files, load
 
 MODULE_RULES = {
-    "numbers.tsv": lambda: [numbers.score_rule(), numbers.version_rule(), *numbers.rules()],
+    "numbers.tsv": lambda: [
+        numbers.score_rule(),
+        numbers.version_rule(),
+        numbers.suffix_ordinal_rule(),
+        *numbers.rules(),
+    ],
     "dates.tsv": dates.rules,
     "money.tsv": money.rules,
     "units.tsv": units.rules,

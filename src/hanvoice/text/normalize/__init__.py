@@ -40,6 +40,7 @@ def all_rules() -> tuple[Rule, ...]:
         equation,
         *units.rules(),
         numbers.version_rule(),
+        numbers.suffix_ordinal_rule(),
         alnum,
         *numbers.rules(),
         title,

@@ -318,3 +318,12 @@ def _version(m: re.Match[str]) -> Replacement:
         )
         out.append(Piece(text, ["yi1" if c == "一" else None for c in text]))
     return out
+
+
+def suffix_ordinal_rule() -> Rule:
+    """``1st`` 第一, ``22nd`` 第二十二 (before the letter rules, which would spell st)."""
+    return Rule(
+        "ordinal",
+        re.compile(r"(?<![\w.第])(?P<n>\d+)(?:st|nd|rd|th)(?![A-Za-z])"),
+        lambda m: "第" + cardinal(m.group("n")),
+    )

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from hanvoice.text.buffer import Piece, Replacement
 from hanvoice.text.normalize.numbers import NUM, number_piece
 from hanvoice.text.normalize.rule import Rule
-from hanvoice.text.resources import rows
+from hanvoice.text.resources import rows, words
 
 _OPERAND = r"[\d零一二三四五六七八九十百千万亿两点A-Za-z)）xy]"
 
@@ -47,6 +47,10 @@ def rules() -> list[Rule]:
             _equation,
         ),
     ]
+    per = "|".join(sorted(words("per_words.txt"), key=len, reverse=True))
+    out.append(
+        Rule("per", re.compile(r"(?<=[\u4e00-\u9fff])\s*/\s*(?=" + per + ")"), _constant("每"))
+    )
     for sym, reading, where in (r[:3] for r in rows("symbols.tsv")):
         if where == "equation":
             continue
