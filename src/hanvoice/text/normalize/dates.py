@@ -67,7 +67,8 @@ def _month_day(m: re.Match[str]) -> Replacement:
 
 
 def _year_range(m: re.Match[str]) -> Replacement:
-    return [year(m.group("a")), Piece("到"), year(m.group("b")), Piece(m.group("tail"))]
+    first = [year(m.group("a")), Piece("年")] if m.group("y") else [year(m.group("a"))]
+    return [*first, Piece("到"), year(m.group("b")), Piece(m.group("tail"))]
 
 
 def _clock(h: str, mi: str, s: str | None) -> str | None:
@@ -125,7 +126,7 @@ def rules() -> list[Rule]:
         Rule(
             "year",
             re.compile(
-                r"(?<![\d.])(?P<a>\d{4})\s*(?:[-~～—–到至])\s*(?P<b>\d{4})\s*"
+                r"(?<![\d.])(?P<a>\d{4})\s*(?P<y>年)?\s*(?:[-~～—–到至])\s*(?P<b>\d{4})\s*"
                 r"(?P<tail>年|赛季|财年|学年|年度|届)"
             ),
             _year_range,
