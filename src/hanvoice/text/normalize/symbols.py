@@ -47,6 +47,13 @@ def rules() -> list[Rule]:
             _equation,
         ),
     ]
+    out.append(
+        Rule(
+            "key",  # a phone keypad: 按#号键 井号键, 按*键 星号键, 请按# 井号
+            re.compile(r"(?:(?<=按)\s*(?P<a>[#＃*＊])|(?P<b>[#＃*＊])(?=\s*(?:号|键)))"),
+            _key,
+        )
+    )
     per = "|".join(sorted(words("per_words.txt"), key=len, reverse=True))
     out.append(
         Rule("per", re.compile(r"(?<=[\u4e00-\u9fff])\s*/\s*(?=" + per + ")"), _constant("每"))
@@ -66,6 +73,12 @@ def rules() -> list[Rule]:
             pattern = re.escape(sym)
         out.append(Rule("symbol", re.compile(pattern), _constant(reading)))
     return out
+
+
+def _key(m: re.Match[str]) -> Replacement:
+    name = "井" if (m.group("a") or m.group("b")) in "#＃" else "星"
+    rest = m.string[m.end() : m.end() + 1]
+    return Piece(name if rest == "号" else name + "号")
 
 
 def _constant(reading: str) -> Callable[[re.Match[str]], Replacement]:
