@@ -41,11 +41,25 @@ async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
             task.cancel()
 
 
-@lru_cache(maxsize=8)
+B64_MEMO_MAX_BYTES = 1 << 20
+"""Answers up to this size (about 20 s of 24 kHz WAV) are remembered: frequent phrases are
+short, and eight long chapters held twice (bytes and base64) would cost hundreds of MB."""
+
+
 def b64(data: bytes) -> str:
-    """Base64 of the audio, remembered for the last few answers: a cache hit from the memory
-    tier hands back the same bytes object (its hash is kept, the lookup is an identity
-    check), so a frequent phrase is not re-encoded every time (~0.3 ms for 4 s of WAV)."""
+    """Base64 of the audio. The last few short answers are remembered: a cache hit from the
+    memory tier hands back the same bytes object (its hash is kept, the lookup is an
+    identity check), so a frequent phrase is not re-encoded every time (~0.3 ms for 4 s of
+    WAV)."""
+    return _b64_memo(data) if len(data) <= B64_MEMO_MAX_BYTES else _b64(data)
+
+
+@lru_cache(maxsize=8)
+def _b64_memo(data: bytes) -> str:
+    return _b64(data)
+
+
+def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
