@@ -51,19 +51,11 @@ def _festival(m: re.Match[str]) -> Replacement:
     return [Piece(cardinal(m.group("m"))), digits(m.group("d"))]
 
 
-def _month_day_plain(m: re.Match[str]) -> Replacement:
-    """``"11/24"`` before a weekday -> 十一月二十四日."""
-    mo, d = int(m.group("m")), int(m.group("d"))
-    if not _valid(mo, d):
-        return None
-    return cardinal(str(mo)) + "月" + cardinal(str(d)) + "日"
-
-
 def _month_day(m: re.Match[str]) -> Replacement:
     mo, d = int(m.group("m")), int(m.group("d"))
     if not _valid(mo, d):
         return None
-    return cardinal(str(mo)) + "月" + cardinal(str(d)) + m.group("suffix")
+    return cardinal(str(mo)) + "月" + cardinal(str(d)) + (m.group("suffix") or "日")
 
 
 def _year_range(m: re.Match[str]) -> Replacement:
@@ -142,10 +134,10 @@ def rules() -> list[Rule]:
         Rule(
             "date",  # 11/24（周一）, 12.25 星期五: a month and day when a weekday follows
             re.compile(
-                r"(?<![\d./])(?P<m>1[0-2]|0?[1-9])[/.](?P<d>[0-3]?\d)(?![\d./])"
+                r"(?<![\d./])(?P<m>1[0-2]|0?[1-9])[/.](?P<d>[0-3]?\d)(?P<suffix>)(?![\d./])"
                 r"(?=\s*[（(]?\s*(?:周|星期|礼拜)[一二三四五六日天])"
             ),
-            _month_day_plain,
+            _month_day,
         ),
         Rule(
             "festival",

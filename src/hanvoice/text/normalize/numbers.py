@@ -181,8 +181,9 @@ def _range(m: re.Match[str]) -> Replacement:
 
 
 def _ordinal(m: re.Match[str]) -> Replacement:
+    """``第3`` or ``3rd``: 第 and the number, its 一 always yi1 (第一, 第十一: no sandhi)."""
     text = cardinal(m.group("n"))
-    return [Piece(m.group("pre")), Piece(text, ["yi1" if c == "一" else None for c in text])]
+    return [Piece("第"), Piece(text, ["yi1" if c == "一" else None for c in text])]
 
 
 def _score(m: re.Match[str]) -> Replacement:
@@ -287,7 +288,7 @@ def rules() -> list[Rule]:
             ),
             _range,
         ),
-        Rule("ordinal", re.compile(r"(?P<pre>第)\s*(?P<n>\d+)"), _ordinal),
+        Rule("ordinal", re.compile(r"第\s*(?P<n>\d+)"), _ordinal),
         Rule("number", re.compile(r"(?:(?<![\w)）])[-−+])?" + NUM), _signed_number),
     ]
 
@@ -325,5 +326,5 @@ def suffix_ordinal_rule() -> Rule:
     return Rule(
         "ordinal",
         re.compile(r"(?<![\w.第])(?P<n>\d+)(?:st|nd|rd|th)(?![A-Za-z])"),
-        lambda m: "第" + cardinal(m.group("n")),
+        _ordinal,
     )
