@@ -12,13 +12,11 @@ JSON. Target (issue 5): a hit costs a few milliseconds, not a synthesis.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,37 +25,13 @@ from typing import Any
 
 import httpx
 
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support.serve import Server, start_server  # noqa: E402
+from support.servers import RedisServer  # noqa: E402
+
 TEXT = "您好，欢迎致电客服中心，请问有什么可以帮您？"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_node(log: Path, **settings: Any) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HANVOICE_")}
-    if "HANVOICE_CACHE_DIR" in os.environ:
-        env["HANVOICE_CACHE_DIR"] = os.environ["HANVOICE_CACHE_DIR"]
-    env.update({f"HANVOICE_{k.upper()}": str(v) for k, v in settings.items()})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hanvoice.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(log, "wb"),  # noqa: SIM115
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/ready", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.2)
-    raise RuntimeError(f"node did not start; see {log}")
 
 
 def timed(client: httpx.Client, n: int, method: str, path: str, **kw: Any) -> dict[str, Any]:
@@ -86,36 +60,34 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=Path("bench/results/cache_hit.json"))
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="hanvoice-bench-"))
-    rport = free_port()
-    redis = subprocess.Popen(
-        ["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(work)],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    procs: list[subprocess.Popen[bytes]] = [redis]
+    redis = RedisServer()
+    redis.start()
+    nodes: list[Server] = []
     rows: dict[str, Any] = {}
     try:
-        rurl = f"redis://127.0.0.1:{rport}/0"
-        a, a_url = start_node(work / "a.log", redis_url=rurl, workers=1)
-        b, b_url = start_node(work / "b.log", redis_url=rurl, workers=1, cache_memory_bytes=0)
-        procs += [a, b]
+        node = functools.partial(
+            start_server, work, redis_url=redis.url, workers=1, stdout_in_log=False,
+            ready_timeout=180.0,
+        )  # fmt: skip
+        nodes.append(a := node())
+        nodes.append(b := node(cache_memory_bytes=0))
         post = {"json": {"text": TEXT}}
         get = {"params": {"text": TEXT, "format": "wav"}}
-        with httpx.Client(base_url=a_url, timeout=120) as ca:
+        with httpx.Client(base_url=a.url, timeout=120) as ca:
             rows["miss: POST /tts (synthesis)"] = timed(ca, 1, "POST", "/tts", **post)
             ca.get("/tts", **get)  # the raw-audio entry
             rows["memory hit: POST /tts (base64 JSON)"] = timed(ca, args.n, "POST", "/tts", **post)
             rows["memory hit: GET /tts (audio)"] = timed(ca, args.n, "GET", "/tts", **get)
-        with httpx.Client(base_url=b_url, timeout=120) as cb:
+        with httpx.Client(base_url=b.url, timeout=120) as cb:
             rows["redis hit: POST /tts (base64 JSON)"] = timed(cb, args.n, "POST", "/tts", **post)
             rows["redis hit: GET /tts (audio)"] = timed(cb, args.n, "GET", "/tts", **get)
             rows["miss: GET /tts, other text (synthesis)"] = timed(
                 cb, 1, "GET", "/tts", params={"text": TEXT + "谢谢。", "format": "wav"}
             )
     finally:
-        for p in reversed(procs):
-            p.send_signal(signal.SIGTERM)
-            p.wait(60)
+        for n in reversed(nodes):
+            n.stop()
+        redis.close()
     width = max(map(len, rows))
     print(f"{'request':<{width}}  {'median ms':>9}  {'p95 ms':>7}  {'max ms':>7}  x-cache")
     for name, r in rows.items():

@@ -27,17 +27,13 @@ from typing import Any
 
 import httpx
 
+from bench.speed_engine import pct
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "integration" / "service"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-PARAGRAPH = (
-    "在一个阳光明媚的早晨，小明背着书包走进了学校。他看到同学们正在操场上做早操，老师站在前面"
-    "认真地示范着每一个动作。上课铃响了，大家回到教室，开始了新一天的学习。数学课上，老师讲解了"
-    "分数的加减法，同学们都听得很认真。下课后，小明和朋友们一起在走廊里讨论刚才的题目，有人提出"
-    "了不同的解法，大家争论得很热烈。最后，他们一起去请教老师，终于弄明白了其中的道理，心里"
-    "别提多高兴了。放学以后，他们高高兴兴地回家了。"
-)
+from support.texts import PARAGRAPH  # noqa: E402
+
 SHORT = [
     "您好，欢迎光临。",
     "前方路口请右转。",
@@ -48,11 +44,6 @@ SHORT = [
     "感谢您的耐心等待。",
     "请出示您的证件。",
 ]
-
-
-def pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, int(q * len(s)))] if s else float("nan")
 
 
 async def first_audio(url: str, runs: int, emotion: str = "neutral") -> dict[str, Any]:
@@ -128,7 +119,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--runs", type=int, default=10)
     args = ap.parse_args()
-    from service_server import start_server
+    from support.serve import start_server
 
     servers = []
     try:

@@ -66,6 +66,12 @@ def ms(seconds: float) -> float:
     return round(1000 * seconds, 1)
 
 
+def pct(values: list[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` (nearest rank); NaN for none."""
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * len(s)))] if s else float("nan")
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, float]:
     c0, t0 = time.process_time(), time.perf_counter()
     fn()

@@ -21,12 +21,12 @@ from typing import Any
 
 import httpx
 
-from bench.speed_engine import PARAGRAPH, ms
+from bench.speed_engine import PARAGRAPH, ms, pct
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "integration" / "service"))
+sys.path.insert(0, str(ROOT / "tests"))
 
-from service_server import Server, start_server  # noqa: E402
+from support.serve import Server, start_server  # noqa: E402
 
 FIFTY = [
     "今天天气很好，我们去公园散步吧。欢迎使用多地域语音合成服务，请问有什么可以帮您。前方五百米右转，进。",
@@ -36,11 +36,6 @@ FIFTY = [
 ]
 """Four texts of exactly 50 characters."""
 assert all(len(t) == 50 for t in FIFTY)
-
-
-def pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, int(q * len(s)))] if s else float("nan")
 
 
 def rss_mb(pid: int) -> float:

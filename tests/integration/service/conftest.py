@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from service_server import Server, start_server
+from support.serve import Server, start_server
 
 MAIN_SETTINGS = {
     "workers": 2,

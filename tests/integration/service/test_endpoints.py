@@ -9,7 +9,8 @@ import time
 import httpx
 import pytest
 from service_audio import check_speech
-from service_server import Server
+
+from support.serve import Server
 
 TEXT = "欢迎使用多地域语音合成服务"
 FORMATS = ["wav", "mp3", "ogg", "opus", "flac", "pcm", "aac"]
@@ -189,7 +190,7 @@ def test_probes_and_version(client: httpx.Client) -> None:
 
 
 def test_version_reports_build_region_commit(tmp_path_factory: pytest.TempPathFactory) -> None:
-    from service_server import start_server
+    from support.serve import start_server
 
     s = start_server(
         tmp_path_factory.mktemp("v"),
@@ -217,7 +218,7 @@ def test_version_reports_build_region_commit(tmp_path_factory: pytest.TempPathFa
 def test_ready_is_503_until_warm(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Listening and alive (/health 200) comes before warm (/ready 200): the warm-up
     synthesis runs after the socket opens, and /ready says "starting" meanwhile."""
-    from service_server import start_server
+    from support.serve import start_server
 
     s = start_server(tmp_path_factory.mktemp("warm"), wait_ready=False)
     try:

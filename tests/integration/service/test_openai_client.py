@@ -5,7 +5,8 @@ from __future__ import annotations
 import openai
 import pytest
 from service_audio import check_speech
-from service_server import Server
+
+from support.serve import Server
 
 TEXT = "你好，欢迎使用语音合成服务。"
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 from service_audio import check_speech
-from service_server import start_server
+
+from support.serve import start_server
 
 SENTENCE = "今天的天气非常好，我们一起去公园散步，看看湖边的风景，再去山上走一走。"
 LONG = SENTENCE * 3  # about 2 s of synthesis on one worker

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from service_server import free_port
+
+from support.servers import free_port
 
 HANVOICE = [sys.executable, "-m", "hanvoice.cli"]
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from service_audio import check_speech
-from service_server import Server
 
 from support.browser import ARTIFACTS, chromium, web_page
+from support.serve import Server
 
 TEXT = "欢迎使用多地域语音合成服务，今天天气很好。"
 

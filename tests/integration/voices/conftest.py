@@ -15,9 +15,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "service"))
 
-from service_server import Server, start_server
-
 from hanvoice.engines.mellotron import assets
+from support.serve import Server, start_server
 
 
 @pytest.fixture(scope="session")

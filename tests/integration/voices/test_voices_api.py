@@ -12,12 +12,12 @@ import httpx
 import numpy as np
 import pytest
 from service_audio import check_speech
-from service_server import Server
 from voices_common import FEMALE, MALE, SENTENCE, timbre
 from websockets.sync.client import connect
 
 from hanvoice.engines.mellotron.speakers import speakers
 from support.audio import measure
+from support.serve import Server
 
 OFFERED = [s for s in speakers() if not s.withheld]
 TIMBRE_APART = 13.0

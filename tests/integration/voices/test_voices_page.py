@@ -8,11 +8,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 from service_audio import check_speech
-from service_server import Server
 from voices_common import MALE, SENTENCE
 
 from support.audio import measure
 from support.browser import ARTIFACTS, chromium, web_page
+from support.serve import Server
 
 
 @pytest.fixture(scope="module")

@@ -1,24 +1,20 @@
-"""A real ``hanvoice serve`` process on a free loopback port, for the service tests."""
+"""Real ``hanvoice serve`` processes on free loopback ports, for the service, production,
+voices and benchmark runs: one launcher, so they all start and stop the service alike."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from support.servers import free_port
 
 
 @dataclass
@@ -41,8 +37,22 @@ class Server:
         return int(self.proc.returncode)
 
 
-def start_server(log_dir: Path, *, wait_ready: bool = True, **settings: Any) -> Server:
-    """Start ``hanvoice serve`` with ``HANVOICE_<KEY>`` settings; wait for ``/ready``."""
+S = TypeVar("S", bound=Server)
+
+
+def start_server(
+    log_dir: Path,
+    *,
+    wait_ready: bool = True,
+    config: Path | None = None,
+    kind: type[S] = Server,  # type: ignore[assignment]
+    stdout_in_log: bool = True,
+    ready_timeout: float = 120.0,
+    **settings: Any,
+) -> S:
+    """Start ``hanvoice serve`` with ``HANVOICE_<KEY>`` settings; wait for ``/ready``
+    (``/health`` without ``wait_ready``). Without ``stdout_in_log`` the log holds stderr
+    only, where the JSON log lines go."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HANVOICE_")}
     if "HANVOICE_CACHE_DIR" in os.environ:  # derived model graphs: keep using the same cache
         env["HANVOICE_CACHE_DIR"] = os.environ["HANVOICE_CACHE_DIR"]
@@ -51,24 +61,15 @@ def start_server(log_dir: Path, *, wait_ready: bool = True, **settings: Any) -> 
     for attempt in range(3):
         port = free_port()
         log = log_dir / f"server-{port}.log"
+        cmd = [sys.executable, "-m", "hanvoice.cli", "serve", "--host", "127.0.0.1",
+               "--port", str(port)]  # fmt: skip
+        if config is not None:
+            cmd += ["--config", str(config)]
         with open(log, "wb") as out:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "hanvoice.cli",
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                ],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        server = Server(proc, f"http://127.0.0.1:{port}", log)
-        if _wait(server, "/ready" if wait_ready else "/health"):
+            stdout = out if stdout_in_log else subprocess.DEVNULL
+            proc = subprocess.Popen(cmd, env=env, stdout=stdout, stderr=out)
+        server = kind(proc, f"http://127.0.0.1:{port}", log)
+        if _wait(server, "/ready" if wait_ready else "/health", ready_timeout):
             return server
         server.stop(signal.SIGKILL)
         if "address already in use" not in server.output().lower() or attempt == 2:
@@ -76,7 +77,7 @@ def start_server(log_dir: Path, *, wait_ready: bool = True, **settings: Any) -> 
     raise AssertionError("unreachable")
 
 
-def _wait(server: Server, path: str, timeout: float = 120.0) -> bool:
+def _wait(server: Server, path: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
