@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import os
 import platform
 import statistics
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from bench.results import write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -93,15 +94,10 @@ def main() -> None:
     for name, r in rows.items():
         print(f"{name:<{width}}  {r['median_ms']:>9.2f}  {r['p95_ms']:>7.2f}  {r['max_ms']:>7.2f}  "
               f"{','.join(r['x_cache'])}")  # fmt: skip
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(
-        json.dumps(
-            {"text": TEXT, "machine": platform.platform(), "cpus": os.cpu_count(),
-             "results": rows},
-            ensure_ascii=False, indent=2,
-        ) + "\n",
-        "utf-8",
-    )  # fmt: skip
+    write_json(
+        args.json,
+        {"text": TEXT, "machine": platform.platform(), "cpus": os.cpu_count(), "results": rows},
+    )
     print(f"wrote {args.json}")
 
 

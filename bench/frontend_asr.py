@@ -12,7 +12,6 @@ Prints a table and writes JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -22,6 +21,8 @@ import time
 from pathlib import Path
 
 import soundfile as sf
+
+from bench.results import write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 ASR_PYTHON = os.environ.get("ASR_PYTHON", "/work/asr_venv/bin/python")
@@ -96,8 +97,7 @@ def main() -> int:
         "synthesis_seconds": round(synth_s, 1),
         "results": results,
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
+    write_json(args.out, summary)
     return 0
 
 

@@ -10,12 +10,13 @@ expression quadratic.
 
 from __future__ import annotations
 
-import json
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from bench.results import write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAGRAPH = (
@@ -73,8 +74,7 @@ def main() -> int:
     for k, v in rows.items():
         print(f"{k:28s} {v}")
     out = ROOT / "bench" / "results" / "frontend_speed.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    write_json(out, rows)
     return 0
 
 

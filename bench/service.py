@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import sys
@@ -27,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from bench.results import write_json
 from bench.speed_engine import pct
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,9 +148,7 @@ def main() -> None:
     finally:
         for s in servers:
             s.stop()
-    out = ROOT / "bench" / "results" / "service.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, ensure_ascii=False), "utf-8")
+    out = write_json(ROOT / "bench" / "results" / "service.json", results)
     fa, tp = results["first_audio"], results["throughput_8_clients"]
     print(f"{'measure':44} value")
     print(

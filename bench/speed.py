@@ -19,7 +19,6 @@ niceness is recorded; the peer runs in the same process, at the same priority).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import speed_engine
+from bench.results import write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -258,8 +258,7 @@ def main() -> None:
     ]
     print("\n".join(lines))
     results["table"] = lines
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False), "utf-8")
+    write_json(args.json, results)
     print(f"written to {args.json}")
 
 

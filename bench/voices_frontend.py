@@ -15,7 +15,6 @@ dependency: install it where only this script sees it, e.g.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import re
 import tempfile
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from bench.results import write_json
 from bench.voices_report import asr_cer
 from hanvoice.engines import load_engine
 from hanvoice.engines.base import Controls, VoiceConfig
@@ -104,19 +104,14 @@ def main() -> None:
     summary = {name: float(np.mean(v)) for name, v in table.items()}
     for name, value in summary.items():
         print(f"{name:14s} CER {value:.3f} over {len(table[name])} clips")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(
-        json.dumps(
-            {
-                "voices": args.voices.split(","),
-                "cases": cases,
-                "cer": summary,
-                "machine": platform.platform(),
-            },
-            ensure_ascii=False,
-            indent=2,
-        ),
-        encoding="utf-8",
+    write_json(
+        args.json,
+        {
+            "voices": args.voices.split(","),
+            "cases": cases,
+            "cer": summary,
+            "machine": platform.platform(),
+        },
     )
     print(f"wrote {args.json}; clips in {folder}")
 

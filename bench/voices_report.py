@@ -14,7 +14,6 @@ character error rate (CER).
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import re
 import subprocess
@@ -27,6 +26,7 @@ import numpy as np
 import soundfile as sf
 
 from bench.quality import dnsmos, measure
+from bench.results import write_json
 from hanvoice.engines import load_engine
 from hanvoice.engines.base import VoiceConfig
 from hanvoice.engines.mellotron.speakers import ENGINE, speakers
@@ -132,15 +132,7 @@ def main() -> None:
             mine = [cers[str(p)] for p, _ in clips if Path(p).name.startswith(f"{vid}_")]
             row["cer"] = float(np.mean(mine)) if mine else float("nan")
     _print(rows)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(
-        json.dumps(
-            {"sentences": sentences, "voices": rows, "machine": platform.platform()},
-            ensure_ascii=False,
-            indent=2,
-        ),
-        encoding="utf-8",
-    )
+    write_json(args.json, {"sentences": sentences, "voices": rows, "machine": platform.platform()})
     print(f"wrote {args.json}; clips in {folder}")
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.results import write_json
 from bench.speed_engine import PARAGRAPH, SHORT
 
 ENGINES = ("baker", "mellotron-onnx", "mellotron-torch")
@@ -139,10 +140,7 @@ def main() -> None:
             f"{r['engine']:16s} {r['load_s']:7.2f} {r['short']['rtf']:7.3f} {p['rtf']:8.3f} "
             f"{p['cpu_rtf']:8.3f} {p['first_audio_ms']:9d} {r['peak_rss_mb']:7d}"
         )
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(
-        json.dumps({"engines": rows, "machine": platform.platform()}, indent=2), encoding="utf-8"
-    )
+    write_json(args.json, {"engines": rows, "machine": platform.platform()})
     print(f"wrote {args.json}")
 
 
