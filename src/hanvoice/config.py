@@ -133,14 +133,21 @@ class Settings(BaseSettings):
 
     # --- concurrency -----------------------------------------------------------------------
     workers: int = Field(0, ge=0, le=256)
-    """Inference threads; 0 means one per CPU core. Inference never runs on the event loop."""
-    queue_size: int = Field(8, ge=0, le=10_000)
-    """Requests allowed to wait for a worker; beyond ``workers + queue_size`` a request gets
-    503 with ``Retry-After`` at once instead of joining a growing backlog."""
+    """Cores the node's scheduler runs inference pieces on; 0 means one per CPU core.
+    Inference never runs on the event loop."""
+    max_backlog: float = Field(20.0, gt=0)
+    """Seconds of work (estimated from each request's text) the node may have admitted and
+    not yet done; a request that would take it past this gets 503 with a ``Retry-After``
+    computed from the backlog, at once, instead of waiting. Keep it well under
+    ``request_timeout``."""
+    queue_size: int = Field(32, ge=0, le=10_000)
+    """Requests in flight beyond one per core, whatever their size (a bound on memory;
+    ``max_backlog`` bounds the work); beyond ``workers + queue_size`` a request gets 503."""
     request_timeout: float = Field(120.0, gt=0)
     """Seconds a synthesis may take (queueing included) before the request fails with 504."""
     retry_after: int = Field(2, ge=1, le=3600)
-    """Seconds sent in ``Retry-After`` with a 503."""
+    """Seconds sent in ``Retry-After`` with a degraded (read-only) node's 503; an
+    overloaded node computes its own from the backlog."""
     drain_delay: float = Field(0.0, ge=0)
     """After SIGTERM, seconds to keep serving with ``/ready`` at 503 so load balancers stop
     sending traffic first (Kubernetes: a few seconds)."""
@@ -341,7 +348,7 @@ class Settings(BaseSettings):
             *("build", "commit", "region", "config_version", "config_file", "voices_file"),
             *("host", "port", "redis_url", "etcd_endpoints", "etcd_prefix"),
             *("api_keys", "api_keys_file", "jwt_secret", "jwt_public_key", "filter_words_file"),
-            *("workers", "queue_size", "audio_store_bytes", "cache_memory_bytes"),
+            *("workers", "queue_size", "max_backlog", "audio_store_bytes", "cache_memory_bytes"),
         }
         data = self.model_dump(mode="json", exclude=skip)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]

@@ -3,11 +3,19 @@
 :class:`Synthesizer` ties a front end, an engine and the emotion presets together.
 ``stream()`` yields one :class:`Chunk` per segment as soon as it is ready (each ends with the
 pause that follows it, so a consumer just concatenates); ``synthesize()`` is built on it.
+
+All the CPU work of a call (text analysis, the engine's pieces, signal processing) runs on
+the node's :class:`~hanvoice.scheduler.Scheduler`, in the call's :class:`~hanvoice.scheduler.
+Flow`: the service hands in one flow per request; a script that calls a ``Synthesizer``
+directly gets a flow of its own on the synthesizer's scheduler, i.e. it behaves like a lone
+request and uses every core.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -18,6 +26,7 @@ from hanvoice.audio import effects
 from hanvoice.emotion import EmotionPresets
 from hanvoice.engines.base import Audio, Controls, Engine, PartialEngine, Rendered, VoiceInfo
 from hanvoice.errors import EmptyText, InvalidParameter
+from hanvoice.scheduler import Flow, Scheduler
 from hanvoice.text import Frontend, Segment, Style, Utterance
 
 SPEED_RANGE = (0.5, 2.0)
@@ -25,7 +34,14 @@ PITCH_RANGE = (-6.0, 6.0)
 VOLUME_RANGE = (-30.0, 12.0)
 LOOKAHEAD = 2
 """Segments started ahead of the one being streamed, for engines that work in the
-background (``PartialEngine``): enough that two workers always have vocoding queued."""
+background (``PartialEngine``): enough that two cores always have vocoding queued, and a
+bound on what a slow reader's stream holds queued (its pieces wait for it, not a core)."""
+CPU_PER_CHAR = {"fast": 0.0055, "medium": 0.03, "slow": 0.1}
+"""First guess of CPU seconds per input character by ``VoiceInfo.speed_class`` (measured:
+the bundled voice 1.04 s for 200 characters, Mellotron ~5 s); refined by what requests
+really cost (:meth:`Synthesizer.learn`)."""
+CPU_PER_REQUEST = 0.01
+"""Fixed CPU seconds of any request (front end set-up, warm caches, encoding)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +132,34 @@ class Synthesizer:
         engine: Engine,
         frontend: Frontend | None = None,
         presets: EmotionPresets | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.engine = engine
         self.frontend = frontend or Frontend()
         self.presets = presets or EmotionPresets.load()
+        self._scheduler = scheduler
+        self._lock = threading.Lock()
+        self._per_char = CPU_PER_CHAR.get(engine.info.speed_class, CPU_PER_CHAR["slow"])
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """The scheduler this voice's work runs on (one of its own, made on first use, when
+        none was given: a script then gets every core)."""
+        with self._lock:
+            if self._scheduler is None:
+                self._scheduler = Scheduler()
+            return self._scheduler
+
+    def cost(self, chars: int) -> float:
+        """Expected CPU seconds to synthesize ``chars`` characters with this voice."""
+        return CPU_PER_REQUEST + self._per_char * chars
+
+    def learn(self, chars: int, cpu: float) -> None:
+        """Fold one finished request's real CPU seconds into :meth:`cost` (moving average
+        over ~20 requests; requests of a few characters say little and are skipped)."""
+        if chars >= 20 and cpu > 0:
+            with self._lock:
+                self._per_char += 0.05 * (max(cpu - CPU_PER_REQUEST, 0.0) / chars - self._per_char)
 
     @property
     def info(self) -> VoiceInfo:
@@ -146,17 +186,39 @@ class Synthesizer:
         ssml: bool = False,
         allowed_emotions: tuple[str, ...] | None = None,
         early: bool = False,
+        flow: Flow | None = None,
     ) -> Iterator[Chunk]:
         """Yield one chunk per segment as soon as it is synthesized.
 
         ``early``: yield each part an engine hands out (:class:`PartialEngine`) as it comes,
         so the first audio leaves after a fraction of the first segment; the chunks then
         join into exactly the same audio. Such an engine also gets the next
-        :data:`LOOKAHEAD` segments started while one is streamed, so that its workers
-        always have work queued.
+        :data:`LOOKAHEAD` segments started while one is streamed, so that the cores
+        always have work queued. ``flow``: the request's share of the node's scheduler
+        (the caller closes it); without one, the call makes its own on :attr:`scheduler`.
         """
         params = (params or SynthesisParams()).validated(self.presets, allowed_emotions)
-        utt = text if isinstance(text, Utterance) else self.analyze(text, ssml=ssml)
+        if flow is not None:
+            yield from self._stream(text, params, ssml, allowed_emotions, early, flow)
+            return
+        chars = len(text) if isinstance(text, str) else len(text.normalized)
+        with self.scheduler.flow(self.cost(chars)) as own:
+            yield from self._stream(text, params, ssml, allowed_emotions, early, own)
+            self.learn(chars, own.attained)
+
+    def _stream(
+        self,
+        text: str | Utterance,
+        params: SynthesisParams,
+        ssml: bool,
+        allowed_emotions: tuple[str, ...] | None,
+        early: bool,
+        flow: Flow,
+    ) -> Iterator[Chunk]:
+        if isinstance(text, Utterance):
+            utt = text
+        else:
+            utt = flow.submit(functools.partial(self.analyze, text, ssml=ssml)).result()
         sr = self.sample_rate
         base = Style(params.emotion, params.intensity, params.speed, params.pitch, params.volume)
         segments = utt.segments
@@ -167,9 +229,9 @@ class Synthesizer:
             for index, segment in enumerate(segments):
                 c = controls[index]
                 if index not in started:
-                    started[index] = self._start(segments, controls, index)
+                    started[index] = self._start(segments, controls, index, flow)
                 start, audios, stamps = offset, [], []
-                for k, (audio, times, final) in enumerate(self._finish(started[index], c)):
+                for k, (audio, times, final) in enumerate(self._finish(started[index], c, flow)):
                     if final:
                         pause = np.zeros(
                             round(segment.pause_after * c.pause_scale * sr), np.float32
@@ -189,7 +251,7 @@ class Synthesizer:
                         stamps += here
                     for m in range(index + 1, min(len(segments), index + 1 + LOOKAHEAD)):
                         if m not in started:  # once our first part is out: start what follows
-                            started[m] = self._start(segments, controls, m)
+                            started[m] = self._start(segments, controls, m, flow)
                 if not early:
                     audio = audios[0] if len(audios) == 1 else np.concatenate(audios)
                     yield Chunk(audio, sr, start, segment.text, tuple(stamps), index)
@@ -207,10 +269,11 @@ class Synthesizer:
         *,
         ssml: bool = False,
         allowed_emotions: tuple[str, ...] | None = None,
+        flow: Flow | None = None,
     ) -> SynthesisResult:
         params = (params or SynthesisParams()).validated(self.presets, allowed_emotions)
         utt = text if isinstance(text, Utterance) else self.analyze(text, ssml=ssml)
-        chunks = list(self.stream(utt, params, allowed_emotions=allowed_emotions))
+        chunks = list(self.stream(utt, params, allowed_emotions=allowed_emotions, flow=flow))
         audio = np.concatenate([c.audio for c in chunks]) if chunks else np.zeros(0, np.float32)
         stamps = tuple(t for c in chunks for t in c.timestamps)
         return SynthesisResult(audio, self.sample_rate, stamps, utt, params)
@@ -231,24 +294,26 @@ class Synthesizer:
         return replace(controls, emotion=emotion, intensity=intensity)
 
     def _start(
-        self, segments: tuple[Segment, ...], controls: list[Controls], index: int
+        self, segments: tuple[Segment, ...], controls: list[Controls], index: int, flow: Flow
     ) -> Iterator[Rendered]:
-        """The segment's parts: work starts now if the engine can, else on iteration."""
+        """The segment's parts; its pieces are queued on ``flow`` now."""
         segment, c = segments[index], controls[index]
         if isinstance(self.engine, PartialEngine):
             last = index == len(segments) - 1
-            return self.engine.render_parts(segment, c, lead=index == 0, alone=last)
-        return (self.engine.render(segment, c) for _ in range(1))
+            return self.engine.render_parts(segment, c, lead=index == 0, alone=last, flow=flow)
+        whole = flow.submit(self.engine.render, segment, c)  # one piece: the whole segment
+        return (whole.result() for _ in range(1))
 
     def _finish(
-        self, parts: Iterator[Rendered], c: Controls
+        self, parts: Iterator[Rendered], c: Controls, flow: Flow
     ) -> Iterator[tuple[Audio, tuple[tuple[float, float] | None, ...], bool]]:
         """Parts with the controls the engine does not realise itself applied by DSP.
 
         When that DSP is sample by sample (no pitch, range or tempo change), each part is
         passed on as soon as it comes; otherwise the segment is joined first, because WORLD
-        analyses the whole of it. Parts are cut in silence, so limiting each part's peak on
-        its own cannot click; the same parts come for the same input, stream or not.
+        analyses the whole of it, and the DSP is a piece of its own on ``flow``. Parts are
+        cut in silence, so limiting each part's peak on its own cannot click; the same parts
+        come for the same input, stream or not.
         """
         native = self.engine.native_controls
         pointwise = (
@@ -257,7 +322,8 @@ class Synthesizer:
             and ("tempo" in native or c.tempo == 1.0)
         )
         if not pointwise:
-            yield (*self._render(_join(parts, self.sample_rate), c), True)
+            joined = _join(parts, self.sample_rate)
+            yield (*flow.submit(self._render, joined, c).result(), True)
             return
         first = True
         for part in parts:

@@ -22,6 +22,7 @@ import yaml
 from hanvoice.engines import describe_voice, load_engine
 from hanvoice.engines.base import VoiceConfig, VoiceInfo
 from hanvoice.errors import VoiceNotFound
+from hanvoice.scheduler import Scheduler
 from hanvoice.synth import Synthesizer
 from hanvoice.text import Frontend
 
@@ -58,10 +59,15 @@ class VoiceCatalog:
     """Voices by id; each is loaded once, on first use, and shared (thread-safe)."""
 
     def __init__(
-        self, configs: Iterable[VoiceConfig] | None = None, frontend: Frontend | None = None
+        self,
+        configs: Iterable[VoiceConfig] | None = None,
+        frontend: Frontend | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.configs = {c.id: c for c in (configs if configs is not None else builtin_voices())}
         self.frontend = frontend or Frontend()
+        self.scheduler = scheduler or Scheduler()
+        """Where every voice of the catalogue runs its work (one per node)."""
         self._loaded: dict[str, Synthesizer] = {}
         self._openai: dict[str, str] | None = None
         self._lock = threading.Lock()
@@ -76,7 +82,7 @@ class VoiceCatalog:
         with self._lock:
             synth = self._loaded.get(vid)
             if synth is None:
-                synth = Synthesizer(load_engine(config), self.frontend)
+                synth = Synthesizer(load_engine(config), self.frontend, scheduler=self.scheduler)
                 self._loaded[vid] = synth
             return synth
 

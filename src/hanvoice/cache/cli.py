@@ -103,6 +103,7 @@ async def _warm_here(args: argparse.Namespace, jobs: list[tuple[str, str, str]])
 
     from hanvoice.cache.tiered import build_cache
     from hanvoice.config import Settings
+    from hanvoice.scheduler import Scheduler
     from hanvoice.service.app import load_catalog
     from hanvoice.service.cachedsynthesis import CachedSynthesis
     from hanvoice.service.metrics import Metrics
@@ -127,8 +128,9 @@ async def _warm_here(args: argparse.Namespace, jobs: list[tuple[str, str, str]])
     )
     if cache.redis is None or not await cache.redis.ping():
         raise InvalidParameter(f"Redis at {settings.redis_url} does not answer")
-    catalog = load_catalog(settings)
-    pool = WorkerPool(settings.worker_count, len(jobs))
+    scheduler = Scheduler(settings.worker_count)
+    catalog = load_catalog(settings, scheduler)
+    pool = WorkerPool(scheduler, max_backlog=float("inf"), max_requests=len(jobs) or 1)
     service = SynthesisService(catalog, pool, settings, Metrics())
     content_filter = build_filter(settings)
     synth = CachedSynthesis(
@@ -149,4 +151,5 @@ async def _warm_here(args: argparse.Namespace, jobs: list[tuple[str, str, str]])
         await cache.close()
         pool.shutdown()
         catalog.close()
+        scheduler.close()
     return cached

@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from hanvoice.scheduler import INLINE, Runner
 from hanvoice.text.types import Segment
 
 Audio = npt.NDArray[np.float32]
@@ -108,7 +109,9 @@ class Rendered:
 
 @runtime_checkable
 class Engine(Protocol):
-    """A loaded voice. Implementations must be safe to call from several threads."""
+    """A loaded voice. Implementations must be safe to call from several threads and own
+    no threads of their own: ``render`` is one piece of work that the synthesizer submits
+    to the node's scheduler (a :class:`PartialEngine` hands out smaller pieces)."""
 
     info: VoiceInfo
     native_controls: frozenset[str]
@@ -124,8 +127,11 @@ class PartialEngine(Engine, Protocol):
     """An engine that can hand out a segment's audio in parts, as they are ready.
 
     Optional: the synthesizer uses it when the engine has it, for an earlier first audio and
-    to overlap one segment's work with the next. ``render_parts`` starts the work when it is
-    called (not when iterated) and returns an iterator of :class:`Rendered` parts that join
+    to overlap one segment's work with the next. ``render_parts`` submits the segment's
+    pieces of work to ``flow`` (the request's share of the node's scheduler,
+    :mod:`hanvoice.scheduler`; :data:`~hanvoice.scheduler.INLINE` runs them at once in the
+    caller's thread) when it is called, not when iterated, and returns an iterator of
+    :class:`Rendered` parts that join
     up to what ``render`` returns (the same bytes for the same arguments; the hints may move
     samples by float rounding). Each part's ``times`` are relative to the part and
     carry only the tokens that start in it; ``final`` marks the last part. Parts are cut in
@@ -135,7 +141,13 @@ class PartialEngine(Engine, Protocol):
     """
 
     def render_parts(
-        self, segment: Segment, controls: Controls, *, lead: bool = False, alone: bool = False
+        self,
+        segment: Segment,
+        controls: Controls,
+        *,
+        lead: bool = False,
+        alone: bool = False,
+        flow: Runner = INLINE,
     ) -> Iterator[Rendered]: ...
 
 

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import replace
 from typing import Any
 
 import yaml
@@ -30,8 +28,8 @@ from fastapi.staticfiles import StaticFiles
 
 from hanvoice import __version__
 from hanvoice.config import Settings
-from hanvoice.engines.base import VoiceConfig
 from hanvoice.errors import ConfigError
+from hanvoice.scheduler import Scheduler
 from hanvoice.service import errors, production
 from hanvoice.service.audio_store import AudioStore
 from hanvoice.service.lifecycle import Lifecycle, Phase
@@ -60,7 +58,7 @@ Errors are `{"error": {"code", "message"}}` with a 4xx status for the caller's m
 """
 
 
-def load_catalog(settings: Settings) -> VoiceCatalog:
+def load_catalog(settings: Settings, scheduler: Scheduler | None = None) -> VoiceCatalog:
     """The voice catalogue the settings describe (not loaded yet); ConfigError when the
     voices file or a voice named in the settings is wrong."""
     configs = builtin_voices()
@@ -69,7 +67,7 @@ def load_catalog(settings: Settings) -> VoiceCatalog:
             configs += voices_from_file(settings.voices_file)
         except (OSError, KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
             raise ConfigError(f"voices_file {settings.voices_file}: cannot use it ({exc})") from exc
-    catalog = VoiceCatalog([_one_core_per_request(c) for c in configs])
+    catalog = VoiceCatalog(configs, scheduler=scheduler)
     named = {"default_voice": settings.default_voice}
     named.update({f"openai_voices.{k}": v for k, v in settings.openai_voices.items()})
     for key, vid in named.items():
@@ -78,21 +76,6 @@ def load_catalog(settings: Settings) -> VoiceCatalog:
                 f"invalid setting {key}: no voice {vid!r} (voices: {', '.join(catalog.ids)})"
             )
     return catalog
-
-
-def _one_core_per_request(config: VoiceConfig) -> VoiceConfig:
-    """The bundled voice vocodes a request in its own worker thread here (``workers: 0``).
-
-    The service already runs ``workers`` requests at once; spreading each request over the
-    cores as well would buy a lone request some latency and cost throughput under load
-    (docs/performance.md). A voices-file entry, or ``HANVOICE_VOCODER_WORKERS``, can still
-    set it.
-    """
-    if config.engine != "fastspeech2" or "workers" in config.options:
-        return config
-    if "HANVOICE_VOCODER_WORKERS" in os.environ:
-        return config
-    return replace(config, options={**config.options, "workers": 0})
 
 
 def create_app(settings: Settings | None = None, extensions: Sequence[Extension] = ()) -> FastAPI:
@@ -161,11 +144,18 @@ def _accurate_openapi(app: FastAPI) -> None:
 async def _start(app: FastAPI, settings: Settings, metrics: Metrics, stack: AsyncExitStack) -> None:
     """Load the voices (off the loop), make the pool and the services."""
     logging.getLogger("hanvoice").setLevel(settings.log_level.upper())
-    catalog = load_catalog(settings)
+    scheduler = Scheduler(settings.worker_count)  # the node's one scheduler: every core
+    stack.callback(scheduler.close)
+    scheduler.on_first_start = lambda f: metrics.queue_wait.observe(f.queue_wait or 0.0)
+    catalog = load_catalog(settings, scheduler)
     stack.callback(catalog.close)
     # Load every voice now: fail at start-up, not on a user's request.
     await asyncio.to_thread(lambda: [catalog.get(v) for v in catalog.ids])
-    pool = WorkerPool(settings.worker_count, settings.queue_size, settings.retry_after)
+    pool = WorkerPool(
+        scheduler,
+        max_backlog=settings.max_backlog,
+        max_requests=settings.worker_count + settings.queue_size,
+    )
     stack.callback(pool.shutdown)
     state = app.state
     state.catalog = catalog
@@ -174,6 +164,7 @@ async def _start(app: FastAPI, settings: Settings, metrics: Metrics, stack: Asyn
     state.synthesis = SynthesisService(catalog, pool, settings, metrics)
     lifecycle: Lifecycle = state.lifecycle
     lifecycle.loaded()
+    pool.probe_cost = catalog.get(settings.default_voice).cost(READY_PROBE_CHARS)
     info = catalog.get(settings.default_voice).info
     metrics.workers.set(pool.workers)
     metrics.build_info.labels(
@@ -188,16 +179,22 @@ async def _start(app: FastAPI, settings: Settings, metrics: Metrics, stack: Asyn
     metrics.bind(
         inflight=lambda: pool.admitted,
         queued=lambda: pool.queued,
+        running=lambda: pool.running,
+        backlog=pool.backlog,
         ready=lambda: float(lifecycle.phase is Phase.READY and not pool.full),
     )
     log.info(
-        "hanvoice %s: voices %s, %d workers, queue %d",
+        "hanvoice %s: voices %s, %d cores, backlog limit %g s, %d requests at most",
         __version__,
         ", ".join(catalog.ids),
         pool.workers,
-        pool.queue_size,
+        pool.max_backlog,
+        pool.max_requests,
     )
 
+
+READY_PROBE_CHARS = 50
+"""``/ready`` is 503 while a request this long would be refused (a typical prompt)."""
 
 WARM_UP_TEXT = (
     "欢迎使用多地域语音合成服务，今天是2026年1月1日，我们为您准备了丰富多彩的节目内容和"

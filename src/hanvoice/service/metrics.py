@@ -71,9 +71,24 @@ class Metrics:
             registry=r,
         )
         self.queue_depth = Gauge(
-            "hanvoice_queue_depth", "Jobs waiting for an inference worker.", registry=r
+            "hanvoice_queue_depth", "Pieces of work waiting for a core (scheduler).", registry=r
         )
-        self.workers = Gauge("hanvoice_workers", "Inference worker threads.", registry=r)
+        self.pieces_running = Gauge(
+            "hanvoice_pieces_running", "Pieces of work running on a core now.", registry=r
+        )
+        self.backlog = Gauge(
+            "hanvoice_backlog_seconds",
+            "Expected seconds for the admitted work to drain (admission compares it with "
+            "max_backlog).",
+            registry=r,
+        )
+        self.queue_wait = Histogram(
+            "hanvoice_queue_wait_seconds",
+            "Admission to the first piece of a request running on a core.",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+            registry=r,
+        )
+        self.workers = Gauge("hanvoice_workers", "Cores the scheduler runs pieces on.", registry=r)
         self.ready = Gauge("hanvoice_ready", "1 when the node accepts work.", registry=r)
         self.build_info = Gauge(
             "hanvoice_build_info",
@@ -87,11 +102,15 @@ class Metrics:
         *,
         inflight: Callable[[], float],
         queued: Callable[[], float],
+        running: Callable[[], float],
+        backlog: Callable[[], float],
         ready: Callable[[], float],
     ) -> None:
         """Read live gauges from the components at scrape time."""
         self.inflight.set_function(inflight)
         self.queue_depth.set_function(queued)
+        self.pieces_running.set_function(running)
+        self.backlog.set_function(backlog)
         self.ready.set_function(ready)
 
     def render(self) -> bytes:

@@ -90,12 +90,12 @@ def _apply(app: FastAPI, prod: Production) -> Any:
         if new.rate_limit != old.rate_limit:
             prod.limiter.configure(new.rate_limit)
         pool = getattr(app.state, "pool", None)
-        if pool is not None and (new.workers, new.queue_size) != (old.workers, old.queue_size):
+        sizing = ("workers", "queue_size", "max_backlog")
+        if pool is not None and any(getattr(new, k) != getattr(old, k) for k in sizing):
             workers = new.worker_count
-            executor = getattr(pool, "_executor", None)
-            if executor is not None and workers > getattr(executor, "_max_workers", workers):
-                executor._max_workers = workers  # ThreadPoolExecutor grows threads lazily
-            pool.workers, pool.queue_size = workers, new.queue_size
+            pool.scheduler.resize(workers)
+            pool.resize(workers + new.queue_size)
+            pool.max_backlog = new.max_backlog
             app.state.metrics.workers.set(workers)
         digest = read_file_state(new.filter_words_file).digest if new.filter_words_file else ""
         if digest != prod.filter_digest or (

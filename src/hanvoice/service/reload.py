@@ -34,6 +34,7 @@ DYNAMIC = (
     "log_level",
     "workers",
     "queue_size",
+    "max_backlog",
     "cache_enabled",
     "cache_ttl",
     "allowed_emotions",

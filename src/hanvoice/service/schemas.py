@@ -195,8 +195,10 @@ class Ready(BaseModel):
     ready: bool
     status: Literal["ready", "starting", "draining", "overloaded"]
     inflight: int = Field(description="Requests admitted (running or waiting)")
-    running: int = Field(description="Syntheses on a worker thread now")
-    capacity: int = Field(description="workers + queue_size; beyond it: 503")
+    running: int = Field(description="Pieces of work on a core now")
+    capacity: int = Field(description="workers + queue_size: requests in flight at most")
+    backlog_seconds: float = Field(description="Expected seconds for admitted work to drain")
+    max_backlog: float = Field(description="Backlog beyond which requests get 503")
 
 
 class Version(BaseModel):

@@ -5,14 +5,18 @@
 the same two methods (``synthesize`` and ``stream``) and replacing ``app.state.synthesis``;
 :meth:`SynthesisRequest.key` is a stable identity of the output for such a cache.
 
-Cheap checks (length, ranges, emotion, voice, format) run on the event loop before a worker
-slot is taken, so bad input gets its 4xx even when the node is overloaded. Everything that
-costs CPU (text analysis, inference, encoding) runs in the :class:`WorkerPool`.
+Cheap checks (length, ranges, emotion, voice, format) run on the event loop before the
+request is admitted, so bad input gets its 4xx even when the node is overloaded. Admission
+is by work (:class:`WorkerPool`); an admitted request gets a :class:`~hanvoice.scheduler.Flow`
+and everything that costs CPU (text analysis, inference, signal processing, encoding) runs
+as pieces of it on the node's scheduler. A timeout or a client that leaves cancels the flow:
+every queued piece of the request is dropped at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
@@ -24,14 +28,22 @@ from typing import Protocol
 
 import numpy as np
 
-from hanvoice.audio.encode import Format, check_sample_rate, default_rate, resample
+from hanvoice.audio.encode import (
+    Format,
+    check_sample_rate,
+    default_rate,
+    resample,
+    to_pcm16,
+    wav_header,
+)
 from hanvoice.config import Settings
 from hanvoice.errors import EmptyText, TextTooLong
+from hanvoice.scheduler import Flow
 from hanvoice.service.codecs import StreamEncoder, encode_audio, resolve_format
 from hanvoice.service.errors import RequestTimeout
 from hanvoice.service.metrics import Metrics
 from hanvoice.service.streaming import split_first_clause
-from hanvoice.service.workers import Cancelled, WorkerPool
+from hanvoice.service.workers import WorkerPool
 from hanvoice.synth import CharTime, Chunk, SynthesisParams, Synthesizer
 from hanvoice.text import Utterance
 from hanvoice.voices import VoiceCatalog
@@ -167,40 +179,61 @@ class SynthesisService:
         return _Plan(voice, params, fmt, rate, req.text, req.ssml)
 
     # --- whole responses ----------------------------------------------------------------
+    def admit(self, plan: _Plan) -> Flow:
+        return self.pool.admit(plan.voice.cost(len(plan.text)), plan.voice.info.id)
+
     async def synthesize(self, req: SynthesisRequest) -> AudioResult:
         plan = self.plan(req)
         start = time.perf_counter()
-        async with self.pool.slot():
-            try:
-                async with asyncio.timeout(self.settings.request_timeout):
-                    result = await self.pool.run(lambda cancel: self._whole(plan, cancel))
-            except TimeoutError:
-                raise RequestTimeout(
-                    f"synthesis took longer than {self.settings.request_timeout:g} s"
-                ) from None
+        flow = self.admit(plan)
+        try:
+            async with asyncio.timeout(self.settings.request_timeout):
+                result = await self.pool.run(lambda: self._whole(plan, flow))
+        except TimeoutError:
+            raise RequestTimeout(
+                f"synthesis took longer than {self.settings.request_timeout:g} s"
+            ) from None
+        finally:
+            flow.close()  # whatever happened: drop what is still queued
+        plan.voice.learn(len(plan.text), flow.attained)
         self._count(plan, result.duration, time.perf_counter() - start)
         return result
 
-    def _whole(self, plan: _Plan, cancel: threading.Event) -> AudioResult:
-        utt = plan.voice.analyze(plan.text, ssml=plan.ssml)
+    def _whole(self, plan: _Plan, flow: Flow) -> AudioResult:
+        utt = flow.submit(functools.partial(plan.voice.analyze, plan.text, ssml=plan.ssml)).result()
+        # 16-bit PCM at the voice's rate is kept as bytes chunk by chunk: the float audio of
+        # a long text (twice the size) is never held whole. Other formats encode it whole.
+        pcm = plan.fmt.name in ("wav", "pcm") and plan.rate == plan.voice.sample_rate
         parts: list[np.ndarray] = []
+        data: list[bytes] = []
         stamps: list[CharTime] = []
-        steps = _Steps(self._chunks(plan, utt, split=False))
+        samples = 0
+        steps = _Steps(self._chunks(plan, utt, flow, split=False))
         try:
             while (chunk := steps.next()) is not None:
-                if cancel.is_set():  # the caller is gone: stop before the next segment
-                    raise Cancelled()
-                parts.append(chunk.audio)
+                samples += chunk.audio.size
+                if pcm:
+                    data.append(to_pcm16(chunk.audio))
+                else:
+                    parts.append(chunk.audio)
                 stamps.extend(chunk.timestamps)
         finally:
             steps.abandon()
-        audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
-        audio = resample(audio, plan.voice.sample_rate, plan.rate)
+        if pcm:
+            head = wav_header(plan.rate, 2 * samples) if plan.fmt.name == "wav" else b""
+            encoded = head + b"".join(data)
+            duration = samples / plan.rate
+        else:
+            audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+            del parts
+            audio = resample(audio, plan.voice.sample_rate, plan.rate)
+            duration = audio.size / plan.rate
+            encoded = flow.submit(encode_audio, audio, plan.rate, plan.fmt).result()
         return AudioResult(
-            data=encode_audio(audio, plan.rate, plan.fmt),
+            data=encoded,
             format=plan.fmt,
             sample_rate=plan.rate,
-            duration=audio.size / plan.rate,
+            duration=duration,
             voice=plan.voice.info.id,
             emotion=plan.params.emotion,
             timestamps=tuple(stamps),
@@ -208,47 +241,58 @@ class SynthesisService:
             model_sha256=plan.voice.info.model_sha256,
         )
 
-    def _chunks(self, plan: _Plan, utt: Utterance, *, split: bool) -> Iterator[Chunk]:
+    def _chunks(self, plan: _Plan, utt: Utterance, flow: Flow, *, split: bool) -> Iterator[Chunk]:
         if split and self.settings.stream_first_clause:
             utt = split_first_clause(utt)
         return plan.voice.stream(  # early: streams get a segment's parts as they come
-            utt, plan.params, allowed_emotions=self.settings.allowed_emotions or None, early=split
+            utt,
+            plan.params,
+            allowed_emotions=self.settings.allowed_emotions or None,
+            early=split,
+            flow=flow,
         )
 
     # --- streams ------------------------------------------------------------------------
     async def stream(self, req: SynthesisRequest) -> AudioStream:
-        """Validate, take a worker slot and analyze the text; the audio comes on iteration.
+        """Validate, admit and analyze the text; the audio comes on iteration.
 
         Errors in the input surface here (before any response header is sent)."""
         plan = self.plan(req)
-        self.pool.try_acquire()
+        flow = self.admit(plan)
+        analyze = functools.partial(plan.voice.analyze, plan.text, ssml=plan.ssml)
         try:
-            utt = await self.pool.run(lambda _: plan.voice.analyze(plan.text, ssml=plan.ssml))
+            utt = await self.pool.run(lambda: flow.submit(analyze).result())
         except BaseException:
-            self.pool.release()
+            flow.close()
             raise
+
+        def done() -> None:
+            flow.close()
+            plan.voice.learn(len(plan.text), flow.attained)
+
         return AudioStream(
             plan.fmt,
             plan.rate,
             plan.voice.info.id,
             plan.params.emotion,
-            self._pieces(plan, utt),
-            on_close=self.pool.release,
+            self._pieces(plan, utt, flow),
+            on_close=done,
         )
 
-    async def _pieces(self, plan: _Plan, utt: Utterance) -> AsyncIterator[StreamPiece]:
+    async def _pieces(self, plan: _Plan, utt: Utterance, flow: Flow) -> AsyncIterator[StreamPiece]:
         start = time.perf_counter()
         deadline = start + self.settings.request_timeout
         encoder = StreamEncoder(plan.fmt, plan.rate)
-        steps = _Steps(self._chunks(plan, utt, split=True))
+        steps = _Steps(self._chunks(plan, utt, flow, split=True))
         seconds = 0.0
 
-        def step(cancel: threading.Event) -> StreamPiece | None:
+        def step() -> StreamPiece | None:
             chunk = steps.next()
             if chunk is None:
                 return None
             audio = resample(chunk.audio, chunk.sample_rate, plan.rate)
-            return StreamPiece(encoder.write(audio), chunk.duration, chunk.timestamps)
+            data = flow.submit(encoder.write, audio).result()
+            return StreamPiece(data, chunk.duration, chunk.timestamps)
 
         try:
             while True:
@@ -256,15 +300,23 @@ class SynthesisService:
                 if left <= 0:
                     limit = self.settings.request_timeout
                     raise RequestTimeout(f"synthesis took longer than {limit:g} s")
-                async with asyncio.timeout(left):
-                    piece = await self.pool.run(step)
+                try:
+                    async with asyncio.timeout(left):
+                        piece = await self.pool.run(step)
+                except TimeoutError:
+                    flow.cancel()
+                    limit = self.settings.request_timeout
+                    raise RequestTimeout(f"synthesis took longer than {limit:g} s") from None
                 if piece is None:
                     break
                 seconds += piece.duration
                 yield piece
+        except BaseException:
+            flow.cancel()  # client gone, timeout: every queued piece goes at once
+            raise
         finally:
             steps.abandon()
-        tail = await self.pool.run(lambda _: encoder.finish())
+        tail = await self.pool.run(lambda: flow.submit(encoder.finish).result())
         if tail:
             yield StreamPiece(tail)
         self._count(plan, seconds, time.perf_counter() - start)

@@ -1,120 +1,117 @@
-"""A bounded pool for blocking inference, with admission control.
+"""Admission by work, and the threads that walk requests through their pieces.
 
-A request first takes a *slot* (:meth:`WorkerPool.slot`); there are ``workers +
-queue_size`` of them. When none is free the request fails at once with
-:class:`~hanvoice.errors.Overloaded` (503 + ``Retry-After``) instead of joining a backlog
-that grows until every request times out. Inside its slot a request runs blocking work with
-:meth:`WorkerPool.run` on one of ``workers`` threads, never on the event loop.
+The CPU work of every request runs on the node's :class:`~hanvoice.scheduler.Scheduler`
+(one thread per core, pieces chosen fairly). This module decides *whether* a request may
+start, and gives each admitted request a thread of its own that only waits: it submits the
+request's pieces to its flow and joins their results, never computing much itself.
 
-Cancellation: each job gets a :class:`threading.Event`; when the awaiting coroutine is
-cancelled (client gone, timeout) the job is dropped if it has not started, or the event is
-set so a job that checks it between segments stops early.
+Admission counts work, not requests: each request's cost is estimated from its text
+(:meth:`~hanvoice.synth.Synthesizer.cost`, CPU seconds, learned from real requests), and a
+request is admitted while the backlog's expected drain time (the remaining cost of every
+admitted request over the cores) plus its own stays under ``max_backlog`` seconds. Beyond
+that it fails at once with :class:`~hanvoice.errors.Overloaded` (503) and a ``Retry-After``
+of the seconds the backlog needs to drain far enough. A request larger than the bound on its
+own is admitted when nothing else runs, so no text within the length limit is refused
+forever. ``max_requests`` also bounds how many are in flight at once (memory).
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from typing import TypeVar
 
 from hanvoice.errors import Overloaded
+from hanvoice.scheduler import Flow, Scheduler
 
 T = TypeVar("T")
 
-
-class Cancelled(Exception):
-    """Raised inside a job that saw its cancel event; never reaches a client."""
+RETRY_AFTER_MAX = 60
 
 
 class WorkerPool:
-    def __init__(self, workers: int, queue_size: int, retry_after: float = 1.0) -> None:
-        self.workers = max(1, workers)
-        self.queue_size = max(0, queue_size)
-        self.retry_after = retry_after
-        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="hanvoice-synth")
-        self._admitted = 0
-        self._running = 0
-        self._pending = 0
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        *,
+        max_backlog: float = 20.0,
+        max_requests: int = 64,
+    ) -> None:
+        self.scheduler = scheduler
+        self.max_backlog = max_backlog
+        self.max_requests = max(1, max_requests)
+        self._executor = ThreadPoolExecutor(self.max_requests, thread_name_prefix="hanvoice-req")
         self._lock = threading.Lock()
         self.rejected = 0
+        self.probe_cost = 0.0
+        """CPU seconds of a typical short request (50 characters of the default voice):
+        ``full`` says whether one would be refused now."""
 
     @property
-    def capacity(self) -> int:
-        return self.workers + self.queue_size
+    def workers(self) -> int:
+        return self.scheduler.workers
 
     @property
     def admitted(self) -> int:
-        """Requests holding a slot (running or waiting)."""
-        return self._admitted
+        """Requests admitted and not yet finished."""
+        return self.scheduler.active
 
     @property
     def running(self) -> int:
-        """Jobs executing on a worker thread now."""
-        return self._running
+        """Pieces executing on a core now."""
+        return self.scheduler.running
 
     @property
     def queued(self) -> int:
-        """Jobs waiting for a worker thread."""
-        return self._pending
+        """Pieces waiting for a core."""
+        return self.scheduler.queued
+
+    def backlog(self) -> float:
+        """Expected seconds for the admitted work to drain."""
+        return self.scheduler.backlog()
 
     @property
     def full(self) -> bool:
-        return self._admitted >= self.capacity
+        """A typical short request would be refused now (``/ready`` says 503)."""
+        if not self.admitted:
+            return False
+        need = self.probe_cost / self.scheduler.workers
+        return self.admitted >= self.max_requests or self.backlog() + need > self.max_backlog
 
-    def try_acquire(self) -> None:
-        """Take a slot or raise :class:`Overloaded` (no waiting)."""
+    def admit(self, cost: float, label: str = "") -> Flow:
+        """A flow for a request of ``cost`` CPU seconds, or :class:`Overloaded` at once."""
         with self._lock:
-            if self._admitted >= self.capacity:
+            active = self.scheduler.active
+            backlog = self.scheduler.backlog()
+            need = cost / self.scheduler.workers
+            over = backlog + need - self.max_backlog
+            if active and (over > 0 or active >= self.max_requests):
                 self.rejected += 1
+                # over the work bound: until enough has drained; over the count: until about
+                # one request's share of the backlog is done
+                eta = over if over > 0 else backlog / active
+                wait = max(1, min(RETRY_AFTER_MAX, math.ceil(eta)))
                 raise Overloaded(
-                    f"all {self.workers} workers are busy and {self.queue_size} requests are "
-                    "waiting; retry shortly",
-                    retry_after=self.retry_after,
+                    f"this node has {backlog:.1f} s of work queued (limit "
+                    f"{self.max_backlog:g} s) and this request needs {need:.1f} s more; "
+                    f"retry in {wait} s",
+                    retry_after=wait,
                 )
-            self._admitted += 1
+            return self.scheduler.flow(cost, label)
 
-    def release(self) -> None:
-        with self._lock:
-            self._admitted = max(0, self._admitted - 1)
+    async def run(self, fn: Callable[[], T]) -> T:
+        """Run ``fn()`` on a request thread (never on the event loop). Cancelling the caller
+        does not stop ``fn``: cancel the request's flow, and its pieces stop."""
+        return await asyncio.wrap_future(self._executor.submit(fn))
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        self.try_acquire()
-        try:
-            yield
-        finally:
-            self.release()
-
-    async def run(self, fn: Callable[[threading.Event], T]) -> T:
-        """Run ``fn(cancel_event)`` on a worker thread; cancelling the caller cancels it."""
-        cancel = threading.Event()
-        with self._lock:
-            self._pending += 1
-
-        def job() -> T:
-            with self._lock:
-                self._pending -= 1
-                self._running += 1
-            try:
-                if cancel.is_set():
-                    raise Cancelled()
-                return fn(cancel)
-            finally:
-                with self._lock:
-                    self._running -= 1
-
-        future = self._executor.submit(job)
-        try:
-            return await asyncio.wrap_future(future)
-        except BaseException:
-            cancel.set()
-            if future.cancel():  # never started: undo its place in the queue
-                with self._lock:
-                    self._pending -= 1
-            raise
+    def resize(self, max_requests: int) -> None:
+        """Change the bound on requests in flight (a hot reload): more request threads are
+        made as needed; fewer takes effect as requests finish."""
+        self.max_requests = max(1, max_requests)
+        self._executor._max_workers = max(self._executor._max_workers, self.max_requests)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -19,36 +19,41 @@ LONG = SENTENCE * 3  # about 2 s of synthesis on one worker
 
 
 def test_overload_is_a_fast_503_with_retry_after(tmp_path: Path) -> None:
-    s = start_server(tmp_path, workers=1, queue_size=1, retry_after=3)
+    """Admission by work: on one core with a 1 s backlog bound, a long text (~3 s of work,
+    admitted because the node is idle) fills the backlog; what comes next is refused at once
+    with a Retry-After computed from the backlog, and /ready says so."""
+    s = start_server(tmp_path, workers=1, max_backlog=1)
     try:
         url = s.url + "/tts"
         results: list[tuple[int, float, httpx.Headers, dict[str, object]]] = []
         lock = threading.Lock()
 
-        def one(_: int) -> None:
+        def one(text: str) -> None:
             t0 = time.perf_counter()
-            r = httpx.post(url, json={"text": LONG, "format": "wav"}, timeout=120)
+            r = httpx.post(url, json={"text": text, "format": "wav"}, timeout=120)
             with lock:
                 results.append((r.status_code, time.perf_counter() - t0, r.headers, r.json()))
 
         with ThreadPoolExecutor(6) as ex:
-            futures = [ex.submit(one, i) for i in range(2)]
-            time.sleep(0.5)  # both slots taken (one running, one queued)
+            futures = [ex.submit(one, LONG * 3)]
+            time.sleep(0.5)  # the backlog is full
             ready = httpx.get(s.url + "/ready")
-            futures += [ex.submit(one, i) for i in range(4)]
+            futures += [ex.submit(one, LONG) for _ in range(5)]
             for f in futures:
                 f.result()
         ok = [r for r in results if r[0] == 200]
         busy = [r for r in results if r[0] == 503]
         print(
-            f"\ncapacity 2 (1 worker + 1 queued), 6 concurrent: {len(ok)} x 200, "
+            f"\nbacklog bound 1 s on 1 core, 6 concurrent: {len(ok)} x 200, "
             f"{len(busy)} x 503 in {', '.join(f'{1000 * r[1]:.0f}' for r in busy)} ms; "
             f"200s took {', '.join(f'{r[1]:.1f}' for r in ok)} s"
         )
         assert ready.status_code == 503 and ready.json()["status"] == "overloaded"
-        assert len(ok) == 2 and len(busy) == 4
+        assert ready.json()["backlog_seconds"] > 0
+        assert len(ok) == 1 and len(busy) == 5
         for _, seconds, headers, body in busy:
-            assert headers["retry-after"] == "3"
+            assert 1 <= int(headers["retry-after"]) <= 60
+            assert "s of work queued" in body["error"]["message"]  # type: ignore[index]
             assert body["error"]["code"] == "overloaded"  # type: ignore[index]
             assert seconds < 1.0  # refused at once, not after waiting
         assert httpx.get(s.url + "/ready").status_code == 200  # free again

@@ -1,4 +1,4 @@
-"""The fast paths keep the engine's behaviour: parts, workers, both vocoders, streaming."""
+"""The fast paths keep the engine's behaviour: parts, cores, both vocoders, streaming."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from hanvoice.audio.effects import PEAK_CEILING
 from hanvoice.engines.base import Controls, PartialEngine, VoiceConfig
 from hanvoice.engines.fastspeech2 import onnx_vocoder
 from hanvoice.engines.fastspeech2.engine import SAMPLE_RATE, FastSpeech2Engine, clean_pauses
+from hanvoice.scheduler import Scheduler
 from hanvoice.synth import SynthesisParams, Synthesizer
 from support.audio import assert_speech
 
@@ -35,10 +36,11 @@ def tflite_voice(voice: Synthesizer) -> Iterator[Synthesizer]:
 
 
 @pytest.fixture(scope="module")
-def inline_voice(voice: Synthesizer) -> Iterator[Synthesizer]:
-    engine = FastSpeech2Engine(VoiceConfig("baker-inline", "fastspeech2", None, {"workers": 0}))
-    yield Synthesizer(engine, voice.frontend, voice.presets)
-    engine.close()
+def one_core_voice(voice: Synthesizer) -> Iterator[Synthesizer]:
+    """The same engine on a scheduler with one core."""
+    scheduler = Scheduler(1)
+    yield Synthesizer(voice.engine, voice.frontend, voice.presets, scheduler=scheduler)
+    scheduler.close()
 
 
 def _engine(voice: Synthesizer) -> FastSpeech2Engine:
@@ -143,13 +145,14 @@ def test_same_paragraph_same_bytes(voice: Synthesizer) -> None:
     assert np.array_equal(a, b)
 
 
-def test_one_core_per_request_gives_the_same_bytes(
-    voice: Synthesizer, inline_voice: Synthesizer
+def test_one_core_gives_the_same_bytes_and_a_closed_stream_stops(
+    voice: Synthesizer, one_core_voice: Synthesizer
 ) -> None:
-    """``workers=0`` vocodes each window when its part is asked for: same plan, same bytes."""
-    a = np.concatenate([c.audio for c in inline_voice.stream(PARAGRAPH, early=True)])
+    """Pieces never depend on the cores that run them: one core, same plan, same bytes."""
+    a = np.concatenate([c.audio for c in one_core_voice.stream(PARAGRAPH, early=True)])
     assert np.array_equal(a, voice.synthesize(PARAGRAPH).audio)
-    chunks = inline_voice.stream(PARAGRAPH, early=True)
+    chunks = one_core_voice.stream(PARAGRAPH, early=True)
     first = next(chunks)
-    chunks.close()  # the rest is never vocoded
+    chunks.close()  # the rest is dropped from the scheduler
     assert first.duration < 1.0
+    assert one_core_voice.scheduler.queued == 0 and one_core_voice.scheduler.active == 0

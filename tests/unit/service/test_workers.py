@@ -1,104 +1,91 @@
-"""The bounded pool: admission, fast overload, cancellation of queued work."""
+"""Admission by work: the backlog's drain time decides, with a Retry-After computed from it."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 import pytest
 
 from hanvoice.errors import Overloaded
-from hanvoice.service.workers import Cancelled, WorkerPool
+from hanvoice.scheduler import Scheduler
+from hanvoice.service.workers import WorkerPool
 
 
-def test_admission_is_bounded_and_overload_is_immediate() -> None:
-    pool = WorkerPool(workers=1, queue_size=1, retry_after=3)
-
-    async def main() -> None:
-        async with pool.slot(), pool.slot():
-            assert pool.full and pool.admitted == 2
-            t0 = time.perf_counter()
-            with pytest.raises(Overloaded) as info:
-                async with pool.slot():
-                    pass
-            assert time.perf_counter() - t0 < 0.01
-            assert info.value.retry_after == 3
-        assert pool.admitted == 0 and pool.rejected == 1
-
-    asyncio.run(main())
-    pool.shutdown()
+@pytest.fixture
+def pool() -> WorkerPool:
+    p = WorkerPool(Scheduler(2), max_backlog=10.0, max_requests=4)
+    yield p
+    p.shutdown()
+    p.scheduler.close()
 
 
-def test_inference_runs_off_the_event_loop_with_bounded_threads() -> None:
-    pool = WorkerPool(workers=2, queue_size=10)
-    seen: set[str] = set()
-    active = 0
-    peak = 0
-    lock = threading.Lock()
-
-    def job(_: threading.Event) -> None:
-        nonlocal active, peak
-        with lock:
-            active += 1
-            peak = max(peak, active)
-            seen.add(threading.current_thread().name)
-        time.sleep(0.05)
-        with lock:
-            active -= 1
-
-    async def main() -> None:
-        loop_thread = threading.current_thread().name
-        await asyncio.gather(*(pool.run(job) for _ in range(6)))
-        assert loop_thread not in seen
-
-    asyncio.run(main())
-    assert peak == 2 and all(n.startswith("hanvoice-synth") for n in seen)
-    pool.shutdown()
-
-
-def test_cancelling_a_queued_job_drops_it_and_a_running_one_sees_the_event() -> None:
-    pool = WorkerPool(workers=1, queue_size=5)
-    started = threading.Event()
-    saw_cancel = threading.Event()
-    ran_second = threading.Event()
-
-    def long_job(cancel: threading.Event) -> None:
-        started.set()
-        for _ in range(200):
-            if cancel.is_set():
-                saw_cancel.set()
-                raise Cancelled()
-            time.sleep(0.01)
-
-    def second(_: threading.Event) -> None:
-        ran_second.set()
-
-    async def main() -> None:
-        first = asyncio.ensure_future(pool.run(long_job))
-        queued = asyncio.ensure_future(pool.run(second))
-        await asyncio.to_thread(started.wait, 5)
-        assert pool.running == 1 and pool.queued == 1
-        queued.cancel()
-        first.cancel()
-        for t in (first, queued):
-            with pytest.raises(asyncio.CancelledError):
-                await t
-
-    asyncio.run(main())
-    assert saw_cancel.wait(5)
-    time.sleep(0.05)
-    assert not ran_second.is_set()
-    assert pool.queued == 0 and pool.running == 0
-    pool.shutdown()
+@pytest.mark.parametrize(
+    ("admitted", "cost", "ok", "retry_after"),
+    [
+        ([], 100.0, True, None),  # alone, even larger than the bound: admitted
+        ([8.0], 10.0, True, None),  # 4 s + 5 s <= 10 s
+        ([8.0, 8.0], 6.0, False, 1),  # 8 + 3 = 11 s: 1 s over
+        ([16.0], 14.0, False, 5),  # 8 + 7 = 15 s: 5 s over
+        ([0.1, 0.1, 0.1, 0.1], 0.1, False, 1),  # small, but 4 requests in flight already
+    ],
+)
+def test_admission_by_expected_drain_time(
+    pool: WorkerPool, admitted: list[float], cost: float, ok: bool, retry_after: int | None
+) -> None:
+    flows = [pool.admit(c) for c in admitted]
+    if ok:
+        pool.admit(cost).close()
+    else:
+        with pytest.raises(Overloaded) as info:
+            pool.admit(cost)
+        assert info.value.retry_after == retry_after
+        assert "s of work queued" in str(info.value)
+        assert pool.rejected == 1
+    for f in flows:
+        f.close()
+    assert pool.admitted == 0 and pool.backlog() == 0.0
 
 
-def test_errors_in_jobs_reach_the_caller() -> None:
-    pool = WorkerPool(workers=1, queue_size=0)
+def test_full_says_whether_a_short_request_would_be_refused(pool: WorkerPool) -> None:
+    pool.probe_cost = 1.0  # 0.5 s on two cores
+    assert not pool.full
+    busy = pool.admit(18.0)  # 9 s + 0.5 s fits
+    assert not pool.full
+    more = pool.admit(2.0)  # 10 s: the next short one would not
+    assert pool.full
+    more.close()
+    busy.close()
+    assert not pool.full
 
-    def boom(_: threading.Event) -> None:
-        raise ValueError("x")
 
-    with pytest.raises(ValueError):
-        asyncio.run(pool.run(boom))
-    pool.shutdown()
+def test_work_done_leaves_the_backlog(pool: WorkerPool) -> None:
+    flow = pool.admit(0.2)
+    before = pool.backlog()
+    flow.submit(sum, range(3_000_000)).result(timeout=30)
+    assert pool.backlog() < before
+    flow.close()
+
+
+def test_requests_wait_on_their_own_threads_not_the_event_loop(pool: WorkerPool) -> None:
+    names: set[str] = set()
+
+    def job() -> str:
+        names.add(threading.current_thread().name)
+        return "ok"
+
+    async def main() -> list[str]:
+        return await asyncio.gather(*(pool.run(job) for _ in range(4)))
+
+    assert asyncio.run(main()) == ["ok"] * 4
+    assert all(n.startswith("hanvoice-req") for n in names)
+
+
+def test_resize_moves_the_request_bound(pool: WorkerPool) -> None:
+    flows = [pool.admit(0.01) for _ in range(4)]
+    with pytest.raises(Overloaded):
+        pool.admit(0.01)
+    pool.resize(5)
+    flows.append(pool.admit(0.01))
+    for f in flows:
+        f.close()

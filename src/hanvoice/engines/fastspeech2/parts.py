@@ -9,7 +9,7 @@ envelope and attaches the timestamps of the tokens that start in that part.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import CancelledError
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,7 +26,7 @@ Samples = npt.NDArray[np.float32]
 
 
 class Job(Protocol):
-    """A window being vocoded: a :class:`~concurrent.futures.Future` or a :class:`Deferred`."""
+    """A window being vocoded (a :class:`~concurrent.futures.Future` from the flow)."""
 
     def result(self) -> Samples: ...
 
@@ -34,27 +34,6 @@ class Job(Protocol):
 
 
 Submit = Callable[[Callable[[Mel], Samples], Mel], Job]
-
-
-class Deferred:
-    """A window vocoded in the consumer's thread when its part is asked for (``workers=0``):
-    one core per request, and still a first part that leaves before the rest is done."""
-
-    def __init__(self, fn: Callable[[Mel], Samples], mel: Mel) -> None:
-        self._fn: Callable[[Mel], Samples] | None = fn
-        self._mel = mel
-        self._out: Samples | None = None
-
-    def result(self) -> Samples:
-        if self._out is None:
-            if self._fn is None:
-                raise CancelledError()
-            self._out = self._fn(self._mel)
-        return self._out
-
-    def cancel(self) -> bool:
-        self._fn = None
-        return self._out is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +123,9 @@ class Parts:
         for w, fut in job.windows:
             try:
                 out = fut.result()
+            except CancelledError:  # the flow was cancelled: not a vocoder failure
+                self.close()
+                raise
             except Exception as exc:
                 self.close()
                 raise EngineError(f"FastSpeech2 vocoder failed: {exc}") from exc
@@ -182,3 +164,32 @@ def _token_frames(
             spans[owner] = (min(cur[0], s), max(cur[1], e))
             first[owner] = min(first[owner], int(starts[i]))
     return first, spans
+
+
+class Pending:
+    """A segment's parts while its acoustic piece may still be queued or running: the first
+    ``next`` waits for it, then the :class:`Parts` it made take over."""
+
+    def __init__(self, future: Future[Parts]) -> None:
+        self._future = future
+        self._parts: Parts | None = None
+
+    def __iter__(self) -> Iterator[Rendered]:
+        return self
+
+    def __next__(self) -> Rendered:
+        if self._parts is None:  # a cancelled flow raises CancelledError: nothing is cut short
+            self._parts = self._future.result()
+        return next(self._parts)
+
+    def close(self) -> None:
+        """Drop the work not yet done, now or as soon as a running acoustic piece ends."""
+        if self._parts is not None:
+            self._parts.close()
+        elif not self._future.cancel():
+            self._future.add_done_callback(_close_parts)
+
+
+def _close_parts(future: Future[Parts]) -> None:
+    if not future.cancelled() and future.exception() is None:
+        future.result().close()

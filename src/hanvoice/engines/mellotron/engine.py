@@ -15,6 +15,7 @@ import logging
 import threading
 import weakref
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from hanvoice.engines.mellotron.runtime import (
 from hanvoice.engines.mellotron.speakers import ENGINE, Speaker, by_speaker, speaker_vector
 from hanvoice.engines.mellotron.symbols import PhonemeSequence, PhonemeTable
 from hanvoice.errors import EngineError, VoiceAssetError, VoiceNotFound
+from hanvoice.scheduler import INLINE, Runner
 from hanvoice.text.types import Break, Segment, Token
 
 log = logging.getLogger(__name__)
@@ -153,36 +155,36 @@ class MellotronEngine:
         return join_parts(self.render_parts(segment, controls), len(segment.tokens), SAMPLE_RATE)
 
     def render_parts(
-        self, segment: Segment, controls: Controls, *, lead: bool = False, alone: bool = False
+        self,
+        segment: Segment,
+        controls: Controls,
+        *,
+        lead: bool = False,
+        alone: bool = False,
+        flow: Runner = INLINE,
     ) -> Iterator[Rendered]:
         """One part per clause, each ending with the pause after it (so parts are cut in
         silence), in order.
 
-        The first clause is rendered now, in the caller's thread; each later one when its
-        part is asked for: the decoder is sequential, and the service gives a request one
-        core. ``lead`` and ``alone`` change nothing here: a clause is already a short part.
+        Each clause is a piece of its own, submitted to ``flow`` now: clauses decode
+        independently (fixed seeds), so a lone request's clauses run on every core while
+        the scheduler keeps several requests fair. ``lead`` and ``alone`` change nothing
+        here: a clause is already a short part.
         """
         n = len(segment.tokens)
         work = [(c, self.table.encode(c.tokens)) for c in split_clauses(segment.tokens)]
         work = [(c, seq) for c, seq in work if seq.spoken]
         if not work:
             return iter([Rendered(np.zeros(0, np.float32), (None,) * n)])
-        first = self._part(*work[0], n, controls, last=len(work) == 1)
-        return self._later(first, work[1:], n, controls)
-
-    def _later(
-        self,
-        first: Rendered,
-        rest: list[tuple[_Clause, PhonemeSequence]],
-        n: int,
-        controls: Controls,
-    ) -> Iterator[Rendered]:
-        yield first
-        for k, (clause, seq) in enumerate(rest):
-            yield self._part(clause, seq, n, controls, last=k == len(rest) - 1)
+        last = len(work) - 1
+        futures = [
+            flow.submit(self._part, clause, seq, n, controls, k == last)
+            for k, (clause, seq) in enumerate(work)
+        ]
+        return _Clauses(futures)
 
     def _part(
-        self, clause: _Clause, seq: PhonemeSequence, n: int, controls: Controls, *, last: bool
+        self, clause: _Clause, seq: PhonemeSequence, n: int, controls: Controls, last: bool
     ) -> Rendered:
         try:
             audio, clause_times = self._render_clause(seq, len(clause.tokens))
@@ -228,6 +230,28 @@ class MellotronEngine:
             best = best or decoded
         assert best is not None
         return best
+
+
+class _Clauses:
+    """The clauses' parts in order as their pieces finish; ``close()`` drops the rest."""
+
+    def __init__(self, futures: list[Future[Rendered]]) -> None:
+        self._futures = futures
+        self._next = 0
+
+    def __iter__(self) -> Iterator[Rendered]:
+        return self
+
+    def __next__(self) -> Rendered:
+        if self._next >= len(self._futures):
+            raise StopIteration
+        self._next += 1
+        return self._futures[self._next - 1].result()
+
+    def close(self) -> None:
+        for f in self._futures[self._next :]:
+            f.cancel()
+        self._next = len(self._futures)
 
 
 _WARMUP = (Token("你", "ni3"), Token("好", "hao3"), Token("。", None))

@@ -32,7 +32,9 @@ async def ready(lifecycle: LifecycleDep, pool: PoolDep) -> JSONResponse:
         status=status,  # type: ignore[arg-type]
         inflight=pool.admitted,
         running=pool.running,
-        capacity=pool.capacity,
+        capacity=pool.max_requests,
+        backlog_seconds=round(pool.backlog(), 3),
+        max_backlog=pool.max_backlog,
     )
     return JSONResponse(body.model_dump(), 200 if body.ready else 503)
 

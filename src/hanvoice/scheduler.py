@@ -1,0 +1,328 @@
+"""The node's one scheduler: every piece of inference work, from every request, goes here.
+
+A *piece* is a short, self-contained unit of CPU work that an engine hands out: one
+segment's acoustic-model run, one vocoder window, one Mellotron clause, one text analysis,
+one signal-processing pass. Engines and the synthesizer say *what* the pieces are
+(:meth:`Flow.submit`); only the scheduler decides *when* and *where* they run, on a fixed
+set of worker threads, one per core. Nothing else in the process runs inference threads.
+
+Each request gets a :class:`Flow`. The policy, in order:
+
+1. **Work-conserving**: an idle worker always takes a ready piece if there is one, so a
+   lone request fans out over every core (its vocoder windows, the next segment's acoustic
+   model) and gets the whole machine.
+2. **Least served first**: among flows with ready pieces, the one that has used the least
+   CPU so far goes first (least attained service). A greeting that arrives while two
+   audiobook chapters run has used nothing, so its pieces run next: it waits at most for the
+   pieces already running (tens of milliseconds), however long the chapters are. Round
+   robin would make it wait one piece per other flow for *each* of its pieces.
+3. **No starvation**: attained service counts only up to :data:`LONG_CPU` seconds; flows
+   beyond that are "long" and share the cores round-robin (least recently served first), so
+   a long request is never starved by other long ones, and short ones only delay it by
+   their own (bounded, admitted) work.
+
+Within a flow pieces run first in, first out: a stream's first window before its later
+ones. A piece may name a :class:`Resource` with a capacity (an engine's one set of
+acoustic interpreters): a worker skips pieces whose resource is in use up to capacity and
+takes the next eligible one instead of waiting, so no core idles on a lock.
+
+Cancelling a flow (client gone, timeout) drops every queued piece of it at once; a piece
+that is already running finishes. The bytes a request gets never depend on this order:
+pieces are pure functions of their inputs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+LONG_CPU = 1.0
+"""CPU seconds after which a flow counts as long: long flows share the cores round-robin
+(a 50-character request uses ~0.25 s, a 2,000-character chapter ~10 s)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """Something a piece holds while it runs and that only ``capacity`` pieces can hold at
+    once (e.g. an engine's acoustic interpreters, which are not thread-safe)."""
+
+    name: str
+    capacity: int = 1
+
+
+class Runner(Protocol):
+    """Where an engine submits its pieces: a :class:`Flow`, or :data:`INLINE`."""
+
+    def submit(
+        self, fn: Callable[..., T], /, *args: Any, resource: Resource | None = None
+    ) -> Future[T]: ...
+
+
+class _Inline:
+    """Runs each piece at once in the caller's thread (engines' warm-up, direct tests)."""
+
+    def submit(
+        self, fn: Callable[..., T], /, *args: Any, resource: Resource | None = None
+    ) -> Future[T]:
+        fut: Future[T] = Future()
+        fut.set_running_or_notify_cancel()
+        try:
+            fut.set_result(fn(*args))
+        except BaseException as exc:  # handed to whoever asks for the result
+            fut.set_exception(exc)
+        return fut
+
+
+INLINE: Runner = _Inline()
+
+
+@dataclass(eq=False)
+class _Piece:
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    future: Future[Any]
+    resource: Resource | None
+
+
+@dataclass(eq=False)
+class Flow:
+    """One request's share of the scheduler. Submit pieces; ``close()`` when done."""
+
+    scheduler: Scheduler
+    seq: int
+    cost: float
+    """Estimated CPU seconds of the whole request (for admission and the backlog)."""
+    label: str = ""
+    created: float = field(default_factory=time.monotonic)
+    attained: float = 0.0
+    """CPU seconds its pieces have used so far."""
+    served_at: float = 0.0
+    """When a piece of it last started (round robin among long flows)."""
+    first_start: float | None = None
+    """When its first piece started (queue wait = this - created)."""
+    pieces: deque[_Piece] = field(default_factory=deque)
+    running: int = 0
+    closed: bool = False
+
+    def submit(
+        self, fn: Callable[..., T], /, *args: Any, resource: Resource | None = None
+    ) -> Future[T]:
+        """Queue ``fn(*args)``; its result comes through the returned future."""
+        fut: Future[T] = Future()
+        self.scheduler._enqueue(self, _Piece(fn, args, fut, resource))
+        return fut
+
+    @property
+    def remaining(self) -> float:
+        """Estimated CPU seconds still to do (never below zero)."""
+        return max(0.0, self.cost - self.attained)
+
+    @property
+    def queue_wait(self) -> float | None:
+        return None if self.first_start is None else self.first_start - self.created
+
+    def cancel(self) -> None:
+        """Drop every queued piece now (their futures are cancelled); running ones finish.
+        Pieces submitted later are cancelled at once."""
+        self.scheduler._cancel(self)
+
+    def close(self) -> None:
+        """The request is over: cancel what is left and stop counting it in the backlog."""
+        self.scheduler._cancel(self)
+        self.scheduler._forget(self)
+
+    def __enter__(self) -> Flow:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Scheduler:
+    """``workers`` threads (default: one per core) running pieces of every flow."""
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        long_cpu: float = LONG_CPU,
+        name: str = "hanvoice-piece",
+    ) -> None:
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.long_cpu = long_cpu
+        self._name = name
+        self._cond = threading.Condition()
+        self._flows: dict[int, Flow] = {}
+        """Flows not yet closed (for the backlog), by sequence number."""
+        self._ready: dict[int, Flow] = {}
+        """Flows with queued pieces."""
+        self._held: dict[str, int] = {}
+        self._running = 0
+        self._queued = 0
+        self._seq = itertools.count()
+        self._threads: list[threading.Thread] = []
+        self._stopped = False
+        self.on_first_start: Callable[[Flow], None] | None = None
+        """Called (outside the lock) when a flow's first piece starts: queue-wait metrics."""
+
+    # --- flows --------------------------------------------------------------------------
+    def flow(self, cost: float = 0.0, label: str = "") -> Flow:
+        with self._cond:
+            f = Flow(self, next(self._seq), max(0.0, cost), label)
+            self._flows[f.seq] = f
+        return f
+
+    @property
+    def running(self) -> int:
+        """Pieces executing now."""
+        return self._running
+
+    @property
+    def queued(self) -> int:
+        """Pieces waiting for a worker."""
+        return self._queued
+
+    @property
+    def active(self) -> int:
+        """Flows not yet closed."""
+        return len(self._flows)
+
+    def backlog(self) -> float:
+        """Expected seconds until the work of every open flow is done, on all cores."""
+        with self._cond:
+            return sum(f.remaining for f in self._flows.values()) / self.workers
+
+    def close(self) -> None:
+        """Stop the workers after the pieces they are running; cancel the rest."""
+        with self._cond:
+            self._stopped = True
+            flows = list(self._ready.values())
+            self._cond.notify_all()
+        for f in flows:
+            self._cancel(f)
+        for t in self._threads:
+            t.join(timeout=10)
+
+    # --- internals ----------------------------------------------------------------------
+    def _enqueue(self, flow: Flow, piece: _Piece) -> None:
+        with self._cond:
+            if flow.closed or self._stopped:
+                piece.future.cancel()
+                return
+            flow.pieces.append(piece)
+            self._queued += 1
+            self._ready[flow.seq] = flow
+            if len(self._threads) < self.workers:
+                self._spawn()
+            self._cond.notify()
+
+    def _spawn(self) -> None:
+        index = len(self._threads)
+        t = threading.Thread(
+            target=self._work, args=(index,), name=f"{self._name}-{index}", daemon=True
+        )
+        self._threads.append(t)
+        t.start()
+
+    def resize(self, workers: int) -> None:
+        """Use ``workers`` cores from now on (a hot reload): threads beyond it stop after
+        their piece; new ones start on the next submission."""
+        with self._cond:
+            self.workers = max(1, workers)
+            self._threads = [t for t in self._threads if t.is_alive()][: self.workers]
+            self._cond.notify_all()
+
+    def _cancel(self, flow: Flow) -> None:
+        with self._cond:
+            flow.closed = True
+            dropped = list(flow.pieces)
+            flow.pieces.clear()
+            self._queued -= len(dropped)
+            self._ready.pop(flow.seq, None)
+        for p in dropped:
+            p.future.cancel()
+
+    def _forget(self, flow: Flow) -> None:
+        with self._cond:
+            self._flows.pop(flow.seq, None)
+
+    def _pick(self) -> tuple[Flow, _Piece] | None:
+        """The next piece by the policy above, or None if nothing eligible is queued."""
+        best: tuple[tuple[float, float, int], Flow, _Piece] | None = None
+        for flow in self._ready.values():
+            piece = next((p for p in flow.pieces if self._free(p.resource)), None)
+            if piece is None:
+                continue
+            served = min(flow.attained, self.long_cpu)
+            key = (served, flow.served_at if served >= self.long_cpu else 0.0, flow.seq)
+            if best is None or key < best[0]:
+                best = (key, flow, piece)
+        if best is None:
+            return None
+        _, flow, piece = best
+        flow.pieces.remove(piece)
+        if not flow.pieces:
+            del self._ready[flow.seq]
+        return flow, piece
+
+    def _free(self, resource: Resource | None) -> bool:
+        return resource is None or self._held.get(resource.name, 0) < resource.capacity
+
+    def _work(self, index: int) -> None:
+        me = threading.current_thread()
+        while True:
+            with self._cond:
+                picked = None
+                while picked is None:
+                    if self._stopped or me not in self._threads[: self.workers]:
+                        return
+                    picked = self._pick()
+                    if picked is None:
+                        self._cond.wait()
+                flow, piece = picked
+                self._queued -= 1
+                self._running += 1
+                flow.running += 1
+                flow.served_at = time.monotonic()
+                first = flow.first_start is None
+                if first:
+                    flow.first_start = flow.served_at
+                if piece.resource is not None:
+                    self._held[piece.resource.name] = self._held.get(piece.resource.name, 0) + 1
+            if first and self.on_first_start is not None:
+                self.on_first_start(flow)
+            cpu = time.thread_time()
+            try:
+                self._run(piece)
+            finally:
+                used = time.thread_time() - cpu
+                with self._cond:
+                    self._running -= 1
+                    flow.running -= 1
+                    flow.attained += used
+                    if piece.resource is not None:
+                        self._held[piece.resource.name] -= 1
+                        self._cond.notify_all()  # a piece waiting for it may now go
+
+    @staticmethod
+    def _run(piece: _Piece) -> None:
+        if not piece.future.set_running_or_notify_cancel():
+            return
+        try:
+            result = piece.fn(*piece.args)
+        except BaseException as exc:  # the piece's caller gets it from the future
+            piece.future.set_exception(exc)
+        else:
+            piece.future.set_result(result)
