@@ -128,8 +128,12 @@ class Settings(BaseSettings):
     """Longer texts are refused with 413 (the CLI has no limit)."""
     max_body_bytes: int = Field(1_000_000, ge=1024)
     """Request bodies larger than this are refused with 413 before they are parsed."""
-    stream_first_clause: bool = True
-    """When streaming, synthesize the first clause on its own so audio starts sooner."""
+    stream_first_clause: bool = False
+    """When streaming, synthesize the first clause as a sentence of its own so audio starts
+    sooner on engines that cannot hand out part of a segment. Off by default: the bundled
+    voice sends a stream's first 0.3 s as soon as they are vocoded anyway (its lead window),
+    and a split changes the first sentence's prosody, so a streamed answer would no longer
+    be the same audio as the same request not streamed."""
 
     # --- concurrency -----------------------------------------------------------------------
     workers: int = Field(0, ge=0, le=256)

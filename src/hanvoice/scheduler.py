@@ -11,15 +11,19 @@ Each request gets a :class:`Flow`. The policy, in order:
 1. **Work-conserving**: an idle worker always takes a ready piece if there is one, so a
    lone request fans out over every core (its vocoder windows, the next segment's acoustic
    model) and gets the whole machine.
-2. **Least served first**: among flows with ready pieces, the one that has used the least
-   CPU so far goes first (least attained service). A greeting that arrives while two
-   audiobook chapters run has used nothing, so its pieces run next: it waits at most for the
-   pieces already running (tens of milliseconds), however long the chapters are. Round
-   robin would make it wait one piece per other flow for *each* of its pieces.
-3. **No starvation**: attained service counts only up to :data:`LONG_CPU` seconds; flows
-   beyond that are "long" and share the cores round-robin (least recently served first), so
-   a long request is never starved by other long ones, and short ones only delay it by
-   their own (bounded, admitted) work.
+2. **Least work left first**: among flows with ready pieces, the one with the least
+   estimated work remaining goes first (its cost, estimated from its text when it was
+   admitted, less the core time it has had). A greeting that arrives while two audiobook
+   chapters run has a few tens of milliseconds left, so its pieces run next: it waits only
+   for the pieces already running, however long the chapters are. Round robin would make
+   it wait one piece per other flow for *each* of its pieces, and least-attained-service
+   would make equal requests share the cores and all finish late; a text-to-speech job's
+   size is known well from its text, so the scheduler uses it. Flows without an estimate
+   (cost 0) go first come, first served.
+3. **No starvation among long ones**: flows with at least :data:`LONG_WORK` seconds left
+   are "long" and share the cores round-robin (least recently served first), so one
+   chapter never waits for another to finish; short requests only delay them by their own
+   work, which admission bounds.
 
 Within a flow pieces run first in, first out: a stream's first window before its later
 ones. A piece may name a :class:`Resource` with a capacity (an engine's one set of
@@ -48,9 +52,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-LONG_CPU = 1.0
-"""CPU seconds after which a flow counts as long: long flows share the cores round-robin
-(a 50-character request uses ~0.25 s, a 2,000-character chapter ~10 s)."""
+LONG_WORK = 1.0
+"""Core-seconds of estimated remaining work from which a flow counts as long: long flows
+share the cores round-robin (a 50-character request needs ~0.25 s, a 2,000-character
+chapter ~10 s)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +112,8 @@ class Flow:
     label: str = ""
     created: float = field(default_factory=time.monotonic)
     attained: float = 0.0
-    """CPU seconds its pieces have used so far."""
+    """Core-seconds its pieces have taken so far (wall time on a core: on a machine shared
+    with other work a piece takes longer, and so do the estimates learned from this)."""
     served_at: float = 0.0
     """When a piece of it last started (round robin among long flows)."""
     first_start: float | None = None
@@ -157,11 +163,16 @@ class Scheduler:
         self,
         workers: int | None = None,
         *,
-        long_cpu: float = LONG_CPU,
+        long_work: float = LONG_WORK,
+        nice: int = 0,
         name: str = "hanvoice-piece",
     ) -> None:
         self.workers = max(1, workers or os.cpu_count() or 1)
-        self.long_cpu = long_cpu
+        self.long_work = long_work
+        self.nice = nice
+        """Added to the workers' niceness (Linux threads have their own): a service gives its
+        event loop the CPU first, so a 503, a cache hit or a probe never waits for
+        inference; idle cores still go to the pieces."""
         self._name = name
         self._cond = threading.Condition()
         self._flows: dict[int, Flow] = {}
@@ -265,8 +276,11 @@ class Scheduler:
             piece = next((p for p in flow.pieces if self._free(p.resource)), None)
             if piece is None:
                 continue
-            served = min(flow.attained, self.long_cpu)
-            key = (served, flow.served_at if served >= self.long_cpu else 0.0, flow.seq)
+            left = flow.remaining
+            if left >= self.long_work:  # long: round robin among the long ones
+                key = (self.long_work, flow.served_at, flow.seq)
+            else:
+                key = (left, 0.0, flow.seq)
             if best is None or key < best[0]:
                 best = (key, flow, piece)
         if best is None:
@@ -282,6 +296,8 @@ class Scheduler:
 
     def _work(self, index: int) -> None:
         me = threading.current_thread()
+        if self.nice:
+            lower_priority(self.nice)
         while True:
             with self._cond:
                 picked = None
@@ -303,11 +319,11 @@ class Scheduler:
                     self._held[piece.resource.name] = self._held.get(piece.resource.name, 0) + 1
             if first and self.on_first_start is not None:
                 self.on_first_start(flow)
-            cpu = time.thread_time()
+            began = time.perf_counter()
             try:
                 self._run(piece)
             finally:
-                used = time.thread_time() - cpu
+                used = time.perf_counter() - began
                 with self._cond:
                     self._running -= 1
                     flow.running -= 1
@@ -326,3 +342,13 @@ class Scheduler:
             piece.future.set_exception(exc)
         else:
             piece.future.set_result(result)
+
+
+def lower_priority(by: int) -> None:
+    """Lower this thread's priority (Linux: ``setpriority`` on a thread id is per thread).
+    Lowering needs no privilege; where it is refused, the thread keeps its priority."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + by)
+    except OSError as exc:
+        log.info("cannot lower the scheduler's priority: %s", exc)

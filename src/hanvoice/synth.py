@@ -37,7 +37,7 @@ LOOKAHEAD = 2
 background (``PartialEngine``): enough that two cores always have vocoding queued, and a
 bound on what a slow reader's stream holds queued (its pieces wait for it, not a core)."""
 CPU_PER_CHAR = {"fast": 0.0055, "medium": 0.03, "slow": 0.1}
-"""First guess of CPU seconds per input character by ``VoiceInfo.speed_class`` (measured:
+"""First guess of core-seconds per input character by ``VoiceInfo.speed_class`` (measured:
 the bundled voice 1.04 s for 200 characters, Mellotron ~5 s); refined by what requests
 really cost (:meth:`Synthesizer.learn`)."""
 CPU_PER_REQUEST = 0.01
@@ -151,12 +151,13 @@ class Synthesizer:
             return self._scheduler
 
     def cost(self, chars: int) -> float:
-        """Expected CPU seconds to synthesize ``chars`` characters with this voice."""
+        """Expected core-seconds to synthesize ``chars`` characters with this voice."""
         return CPU_PER_REQUEST + self._per_char * chars
 
     def learn(self, chars: int, cpu: float) -> None:
-        """Fold one finished request's real CPU seconds into :meth:`cost` (moving average
-        over ~20 requests; requests of a few characters say little and are skipped)."""
+        """Fold one finished request's real core-seconds into :meth:`cost` (moving average
+        over ~20 requests; requests of a few characters say little and are skipped). On a
+        machine shared with other work pieces take longer, and the estimate follows."""
         if chars >= 20 and cpu > 0:
             with self._lock:
                 self._per_char += 0.05 * (max(cpu - CPU_PER_REQUEST, 0.0) / chars - self._per_char)

@@ -44,7 +44,7 @@ def wait_all(futures: list[Future[tuple[str, int]]]) -> None:
 
 @pytest.fixture
 def sched() -> Scheduler:
-    s = Scheduler(2, long_cpu=0.05)
+    s = Scheduler(2)
     yield s
     s.close()
 
@@ -67,13 +67,13 @@ def test_a_lone_flow_fans_out_over_every_core(sched: Scheduler) -> None:
 def test_a_short_flow_runs_before_the_rest_of_a_long_one(sched: Scheduler) -> None:
     log = Log()
     gate = threading.Event()
-    long = sched.flow(label="long")
-    # the long flow has run a while (so it has attained service) and has 30 pieces queued
+    long = sched.flow(cost=20.0, label="long")
+    # the long flow has run a while and has 30 pieces queued
     wait_all([long.submit(log.piece, "long", i, 0.01) for i in range(6)])
     long.submit(gate.wait)  # hold one core so the queue state is known when short arrives
     queued = [long.submit(log.piece, "long", i, 0.005) for i in range(6, 36)]
     time.sleep(0.05)
-    short = sched.flow(label="short")
+    short = sched.flow(cost=0.05, label="short")
     mark = len(log.order)
     mine = [short.submit(log.piece, "short", i, 0.005) for i in range(5)]
     wait_all(mine)
@@ -88,9 +88,9 @@ def test_a_short_flow_runs_before_the_rest_of_a_long_one(sched: Scheduler) -> No
 
 
 def test_long_flows_share_the_cores_round_robin() -> None:
-    sched = Scheduler(1, long_cpu=0.001)
+    sched = Scheduler(1)
     log = Log()
-    a, b = sched.flow(label="a"), sched.flow(label="b")
+    a, b = sched.flow(cost=30.0, label="a"), sched.flow(cost=20.0, label="b")
     hold = threading.Event()
     a.submit(hold.wait)
     fa = [a.submit(log.piece, "a", i, 0.01) for i in range(12)]
@@ -98,9 +98,25 @@ def test_long_flows_share_the_cores_round_robin() -> None:
     hold.set()
     wait_all(fa + fb)
     labels = [label for label, _ in log.order]
-    # both are long after one piece: from then on they strictly take turns
-    middle = labels[2:22]
-    assert all(x != y for x, y in itertools.pairwise(middle)), labels
+    # both are long: they strictly take turns, although b has less work left
+    assert all(x != y for x, y in itertools.pairwise(labels[:20])), labels
+    sched.close()
+
+
+def test_among_short_flows_the_least_work_left_goes_first() -> None:
+    sched = Scheduler(1)
+    log = Log()
+    hold = threading.Event()
+    with sched.flow(cost=0.0) as blocker:
+        blocker.submit(hold.wait)
+        flows = [sched.flow(cost=c, label=str(c)) for c in (0.5, 0.1, 0.3, 0.1)]
+        futures = [f.submit(log.piece, f.label, k, 0.0) for k, f in enumerate(flows)]
+        hold.set()
+        wait_all(futures)
+    # shortest first; equal ones first come, first served (a FIFO, not a share)
+    assert [i for _, i in log.order] == [1, 3, 2, 0]
+    for f in flows:
+        f.close()
     sched.close()
 
 

@@ -77,7 +77,7 @@ def _parts(futures: list[Future[np.ndarray]], n: int) -> Iterator[Rendered]:
 @pytest.fixture
 def stub() -> Iterator[tuple[Synthesizer, RecordingEngine]]:
     engine = RecordingEngine()
-    scheduler = Scheduler(2, long_cpu=0.02)
+    scheduler = Scheduler(2)
     yield Synthesizer(engine, scheduler=scheduler), engine
     scheduler.close()
 

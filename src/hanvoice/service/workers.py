@@ -18,6 +18,7 @@ forever. ``max_requests`` also bounds how many are in flight at once (memory).
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import threading
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from hanvoice.errors import Overloaded
-from hanvoice.scheduler import Flow, Scheduler
+from hanvoice.scheduler import Flow, Scheduler, lower_priority
 
 T = TypeVar("T")
 
@@ -43,7 +44,15 @@ class WorkerPool:
         self.scheduler = scheduler
         self.max_backlog = max_backlog
         self.max_requests = max(1, max_requests)
-        self._executor = ThreadPoolExecutor(self.max_requests, thread_name_prefix="hanvoice-req")
+        # request threads run at the scheduler's priority: the numpy work they do between
+        # pieces (pasting parts, PCM conversion) must not outrank another request's pieces
+        self._executor = ThreadPoolExecutor(
+            self.max_requests,
+            thread_name_prefix="hanvoice-req",
+            initializer=functools.partial(lower_priority, scheduler.nice)
+            if scheduler.nice
+            else None,
+        )
         self._lock = threading.Lock()
         self.rejected = 0
         self.probe_cost = 0.0

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from functools import lru_cache
 from typing import TypeVar
 
+from pydantic import BaseModel
 from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
 
 from hanvoice.service.errors import ClientClosed
 
@@ -65,3 +67,31 @@ def _b64(data: bytes) -> str:
 
 def content_disposition(extension: str, inline: bool = True) -> str:
     return f'{"inline" if inline else "attachment"}; filename="hanvoice.{extension}"'
+
+
+B64_SLICE = 3 << 20
+"""Bytes of audio base64-encoded at a time in a streamed JSON answer (a multiple of 3, so
+the slices' base64 joins into the base64 of the whole)."""
+
+
+def json_with_audio(model: BaseModel, data: bytes) -> Response:
+    """``model`` as JSON with ``"audio"``: the base64 of ``data`` (the model's own ``audio``
+    field left out).
+
+    A long answer is sent as it is encoded, slice by slice, so the base64 text and the JSON
+    around it (each a third larger than the audio) are never held whole: a 10-minute
+    chapter's answer costs its WAV bytes, not three copies of them. pydantic-core writes the
+    rest of the JSON in one pass (FastAPI's own path would validate the model again).
+    """
+    rest = model.model_dump_json(exclude_none=True, exclude={"audio"})
+    if len(data) <= B64_MEMO_MAX_BYTES:
+        head = '{"audio":"' + b64(data) + '"' + ("," + rest[1:] if rest != "{}" else "}")
+        return Response(head, media_type="application/json")
+
+    def body() -> Iterator[bytes]:
+        yield b'{"audio":"'
+        for i in range(0, len(data), B64_SLICE):
+            yield base64.b64encode(data[i : i + B64_SLICE])
+        yield b'"' + (b"," + rest[1:].encode() if rest != "{}" else b"}")
+
+    return StreamingResponse(body(), media_type="application/json")

@@ -15,7 +15,11 @@ from hanvoice.service.deps import (
     StoreDep,
     SynthesisDep,
 )
-from hanvoice.service.routes._common import b64, content_disposition, unless_disconnected
+from hanvoice.service.routes._common import (
+    content_disposition,
+    json_with_audio,
+    unless_disconnected,
+)
 from hanvoice.service.schemas import (
     SYNTH_ERRORS,
     CharTimeModel,
@@ -82,17 +86,14 @@ async def post_tts(
         emotion=result.emotion,
         voice=result.voice,
     )
+    if body.timestamps:
+        out.timestamps = [CharTimeModel(**t.as_dict()) for t in result.timestamps]
     if body.return_ == "url":
         name = store.put(result.data, result.format.extension, result.format.media_type)
         out.url = f"/audio/{name}"
         out.expires_in = settings.audio_url_ttl
-    else:
-        out.audio = b64(result.data)
-    if body.timestamps:
-        out.timestamps = [CharTimeModel(**t.as_dict()) for t in result.timestamps]
-    # pydantic-core writes the JSON (the base64 audio included) in one pass; FastAPI's own
-    # path would validate the model again and re-encode it: ~1 ms more on every cache hit.
-    return Response(out.model_dump_json(exclude_none=True), media_type="application/json")
+        return Response(out.model_dump_json(exclude_none=True), media_type="application/json")
+    return json_with_audio(out, result.data)
 
 
 @router.get(
