@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from hanvoice.engines import describe_voice, load_engine
+from hanvoice.engines import describe_voice, load_engine, offered_voices, unavailable_reason
 from hanvoice.engines.base import VoiceConfig, VoiceInfo
 from hanvoice.errors import VoiceNotFound
 from hanvoice.scheduler import Scheduler
@@ -30,10 +30,9 @@ DEFAULT_VOICE = "baker"
 
 
 def builtin_voices() -> list[VoiceConfig]:
-    """The bundled voice, then the Mellotron set's voices if it is set up (cheap check)."""
-    from hanvoice.engines.mellotron.speakers import voice_configs
-
-    return [VoiceConfig(id=DEFAULT_VOICE, engine="fastspeech2"), *voice_configs()]
+    """The voices the installed engines bring: the bundled voice, then the Mellotron set's
+    if it is set up (each engine says, through :func:`hanvoice.engines.offered_voices`)."""
+    return offered_voices()
 
 
 def openai_preferences() -> dict[str, list[str]]:
@@ -117,8 +116,6 @@ class VoiceCatalog:
         config = self.configs.get(vid)
         if config is not None:
             return config
-        from hanvoice.engines.mellotron.speakers import unavailable_reason
-
         reason = unavailable_reason(vid)
         hint = f" ({reason})" if reason else ""
         raise VoiceNotFound(f"unknown voice {vid!r}{hint}; available: {', '.join(self.configs)}")

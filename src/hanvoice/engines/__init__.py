@@ -1,5 +1,15 @@
 """Engines are found through the ``hanvoice.engines`` entry-point group, so a separate
-package can add one by declaring ``[project.entry-points."hanvoice.engines"]``."""
+package can add one by declaring ``[project.entry-points."hanvoice.engines"]``.
+
+An engine describes its own voices through this seam; the catalogue knows no engine's
+insides. Besides being called with a :class:`VoiceConfig`, an engine class may offer:
+
+* ``describe(config) -> VoiceInfo``: the listing without loading the weights;
+* ``offered_voices() -> list[VoiceConfig]``: the voices it brings where it is installed
+  (the bundled voice; the Mellotron set once set up);
+* ``unavailable_reason(voice_id) -> str``: why one of its voice ids is not offered here
+  ("" when the id is not its own).
+"""
 
 from __future__ import annotations
 
@@ -25,6 +35,8 @@ __all__ = [
     "describe_voice",
     "engine_names",
     "load_engine",
+    "offered_voices",
+    "unavailable_reason",
 ]
 
 
@@ -38,16 +50,56 @@ def engine_names() -> list[str]:
 
 
 def _factory(config: VoiceConfig) -> EngineFactory:
-    target = _targets().get(config.engine)
-    if target is None:
+    factory = _by_name(config.engine)
+    if factory is None:
         raise VoiceNotFound(
             f"voice {config.id!r} needs engine {config.engine!r}, which is not installed; "
             f"installed engines: {', '.join(engine_names())}"
         )
+    return factory
+
+
+def _by_name(name: str) -> EngineFactory | None:
+    target = _targets().get(name)
+    if target is None:
+        return None
     module_name, _, attr = target.partition(":")
     import importlib
 
     return cast(EngineFactory, getattr(importlib.import_module(module_name), attr))
+
+
+def _engines() -> list[EngineFactory]:
+    """Every engine that imports here, in registration order (built-in ones first)."""
+    out = []
+    for name in _targets():
+        try:
+            factory = _by_name(name)
+        except ImportError:  # a plug-in whose own dependencies are missing offers nothing
+            continue
+        if factory is not None:
+            out.append(factory)
+    return out
+
+
+def offered_voices() -> list[VoiceConfig]:
+    """The voices the installed engines bring, without any voices file."""
+    out: list[VoiceConfig] = []
+    for factory in _engines():
+        offer = getattr(factory, "offered_voices", None)
+        if callable(offer):
+            out += cast(list[VoiceConfig], offer())
+    return out
+
+
+def unavailable_reason(voice_id: str) -> str:
+    """Why ``voice_id`` is not offered here, if an engine knows it ("" otherwise)."""
+    for factory in _engines():
+        why = getattr(factory, "unavailable_reason", None)
+        reason = cast(str, why(voice_id)) if callable(why) else ""
+        if reason:
+            return reason
+    return ""
 
 
 def describe_voice(config: VoiceConfig) -> VoiceInfo | None:

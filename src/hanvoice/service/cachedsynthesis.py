@@ -24,11 +24,11 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
 
+from hanvoice.audio.codecs import resolve_format
 from hanvoice.cache import AudioCache, CachedAudio, audio_cache_key
 from hanvoice.config import Settings
 from hanvoice.errors import ContentRejected, Degraded
 from hanvoice.service import logging as hvlog
-from hanvoice.service.codecs import resolve_format
 from hanvoice.service.contentfilter import ContentFilter
 from hanvoice.service.prodmetrics import ProductionMetrics
 from hanvoice.service.synthesis import (

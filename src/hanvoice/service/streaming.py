@@ -1,51 +1,15 @@
-"""Helpers for streamed audio: a sooner first chunk, and a response that always cleans up."""
+"""Streamed audio responses that always clean up: the request's flow is closed however
+the response ends."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from hanvoice.text import Break, Utterance
-
-if TYPE_CHECKING:
-    from hanvoice.service.synthesis import AudioStream
-
-MIN_FIRST_SYLLABLES = 4
-"""Do not split off a first clause shorter than this (it would sound clipped)."""
-
-
-def split_first_clause(utt: Utterance) -> Utterance:
-    """Cut the first segment after its first clause break, so the first chunk is short.
-
-    Segments are sentences; the first audio of a stream waits for the whole first sentence.
-    Splitting it at its first comma lets the first bytes leave after a few syllables; the
-    engine ends each segment with its own short pause, so the seam sounds like the comma.
-    ``"在一个阳光明媚的早晨，小明走进了学校。"`` -> ``"在一个阳光明媚的早晨，"`` + the rest.
-    """
-    if not utt.segments:
-        return utt
-    first = utt.segments[0]
-    toks = first.tokens
-    syllables = 0
-    for i, tok in enumerate(toks[:-1]):
-        if tok.spoken:
-            syllables += 1
-        if tok.boundary < Break.CLAUSE or syllables < MIN_FIRST_SYLLABLES:
-            continue
-        cut = i + 1
-        while cut < len(toks) and not toks[cut].spoken:  # the comma goes with its clause
-            cut += 1
-        if not any(t.spoken for t in toks[cut:]):
-            return utt
-        head = replace(first, tokens=toks[:cut], pause_after=0.0)
-        tail = replace(first, tokens=toks[cut:], start=first.start + cut)
-        return replace(utt, segments=(head, tail, *utt.segments[1:]))
-    return utt
+from hanvoice.service.synthesis import AudioStream
 
 
 async def audio_bytes(

@@ -28,6 +28,7 @@ from typing import Protocol
 
 import numpy as np
 
+from hanvoice.audio.codecs import StreamEncoder, encode_audio, resolve_format
 from hanvoice.audio.encode import (
     Format,
     check_sample_rate,
@@ -39,13 +40,12 @@ from hanvoice.audio.encode import (
 from hanvoice.config import Settings
 from hanvoice.errors import EmptyText, TextTooLong
 from hanvoice.scheduler import Flow
-from hanvoice.service.codecs import StreamEncoder, encode_audio, resolve_format
 from hanvoice.service.errors import RequestTimeout
 from hanvoice.service.metrics import Metrics
-from hanvoice.service.streaming import split_first_clause
 from hanvoice.service.workers import WorkerPool
 from hanvoice.synth import CharTime, Chunk, SynthesisParams, Synthesizer
 from hanvoice.text import Utterance
+from hanvoice.text.sentences import split_first_clause
 from hanvoice.voices import VoiceCatalog
 
 log = logging.getLogger(__name__)

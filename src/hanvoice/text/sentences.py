@@ -10,9 +10,9 @@ word break, failing that anywhere. Segments also end where the style changes (SS
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from hanvoice.text.types import Break, Segment, Style, Token
+from hanvoice.text.types import Break, Segment, Style, Token, Utterance
 
 _CLOSERS = frozenset('”’"」』)）]】》〉 \t')
 
@@ -146,3 +146,36 @@ def _runs(start: int, end: int, layout: Layout) -> list[tuple[int, int]]:
             run_start = i
     runs.append((run_start, end))
     return runs
+
+
+MIN_FIRST_SYLLABLES = 4
+"""Do not split off a first clause shorter than this (it would sound clipped)."""
+
+
+def split_first_clause(utt: Utterance) -> Utterance:
+    """Cut the first segment after its first clause break, so the first chunk is short.
+
+    Segments are sentences; the first audio of a stream waits for the whole first sentence.
+    Splitting it at its first comma lets the first bytes leave after a few syllables; the
+    engine ends each segment with its own short pause, so the seam sounds like the comma.
+    ``"在一个阳光明媚的早晨，小明走进了学校。"`` -> ``"在一个阳光明媚的早晨，"`` + the rest.
+    """
+    if not utt.segments:
+        return utt
+    first = utt.segments[0]
+    toks = first.tokens
+    syllables = 0
+    for i, tok in enumerate(toks[:-1]):
+        if tok.spoken:
+            syllables += 1
+        if tok.boundary < Break.CLAUSE or syllables < MIN_FIRST_SYLLABLES:
+            continue
+        cut = i + 1
+        while cut < len(toks) and not toks[cut].spoken:  # the comma goes with its clause
+            cut += 1
+        if not any(t.spoken for t in toks[cut:]):
+            return utt
+        head = replace(first, tokens=toks[:cut], pause_after=0.0)
+        tail = replace(first, tokens=toks[cut:], start=first.start + cut)
+        return replace(utt, segments=(head, tail, *utt.segments[1:]))
+    return utt

@@ -13,6 +13,7 @@ from hanvoice.engines.base import Controls
 from hanvoice.engines.fastspeech2 import onnx_vocoder, windows
 from hanvoice.engines.fastspeech2.engine import FastSpeech2Engine, clean_pauses
 from hanvoice.engines.fastspeech2.parts import Parts, Piece
+from hanvoice.scheduler import Scheduler
 from hanvoice.synth import Synthesizer
 
 BEFORE, AFTER = windows.BEFORE, windows.AFTER
@@ -130,11 +131,15 @@ def piece(voice: Synthesizer) -> Piece:
 
 
 def _windowed(engine: FastSpeech2Engine, piece: Piece, first: int, ways: int) -> Any:
-    parts = Parts.start(
-        [piece], piece.n_tokens, engine._executor.submit, engine._vocode, first=first, ways=ways
-    )
-    assert len(parts) >= (2 if first else 1)
-    return np.concatenate([r.audio for r in parts])
+    scheduler = Scheduler(2)  # windows vocoded on two cores at once
+    with scheduler.flow() as flow:
+        parts = Parts.start(
+            [piece], piece.n_tokens, flow.submit, engine._vocode, first=first, ways=ways
+        )
+        audio = [r.audio for r in parts]
+    scheduler.close()
+    assert len(audio) >= (2 if first else 1)
+    return np.concatenate(audio)
 
 
 @pytest.mark.parametrize(("first", "ways"), [(0, 1), (24, 1), (0, 2), (24, 2), (8, 3)])

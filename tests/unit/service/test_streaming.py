@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hanvoice.service.streaming import split_first_clause
 from hanvoice.text import Frontend, Segment
+from hanvoice.text.sentences import split_first_clause
 
 
 def spoken(seg: Segment) -> str:

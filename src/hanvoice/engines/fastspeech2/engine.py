@@ -56,6 +56,7 @@ SPREAD = 2
 count, so that the bytes of a request do not depend on the machine's core count."""
 EMOTIONS = ("neutral", "happy", "sad", "angry", "fear", "surprise", "disgust")
 VOCODERS = ("onnx", "tflite")
+BUNDLED_VOICE = "baker"
 
 
 KEEP_FRAMES = 800
@@ -82,6 +83,11 @@ class FastSpeech2Engine:
     (intra-op threads per interpreter or session, default 1)."""
 
     native_controls = frozenset({"tempo", "pause_scale"})
+
+    @staticmethod
+    def offered_voices() -> list[VoiceConfig]:
+        """The bundled voice: always there (its weights come with the install)."""
+        return [VoiceConfig(BUNDLED_VOICE, "fastspeech2")]
 
     def __init__(self, config: VoiceConfig) -> None:
         self.config = config

@@ -31,7 +31,14 @@ from hanvoice.engines.mellotron.runtime import (
     Decoded,
     MellotronModel,
 )
-from hanvoice.engines.mellotron.speakers import ENGINE, Speaker, by_speaker, speaker_vector
+from hanvoice.engines.mellotron.speakers import (
+    ENGINE,
+    Speaker,
+    by_speaker,
+    speaker_vector,
+    unavailable_reason,
+    voice_configs,
+)
 from hanvoice.engines.mellotron.symbols import PhonemeSequence, PhonemeTable
 from hanvoice.errors import EngineError, VoiceAssetError, VoiceNotFound
 from hanvoice.scheduler import INLINE, Runner
@@ -136,6 +143,8 @@ def _info(config: VoiceConfig, speaker: Speaker, graphs_sha256: str) -> VoiceInf
 class MellotronEngine:
     native_controls = frozenset({"pause_scale"})
     describe = staticmethod(describe)
+    offered_voices = staticmethod(voice_configs)
+    unavailable_reason = staticmethod(unavailable_reason)
 
     def __init__(self, config: VoiceConfig) -> None:
         self.config = config

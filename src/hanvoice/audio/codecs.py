@@ -1,9 +1,10 @@
-"""Audio bytes for the service: every core format plus AAC, whole or piece by piece.
+"""Audio bytes in every format, whole or piece by piece (the service's answers, streams).
 
-The core (:mod:`hanvoice.audio.encode`) covers wav/mp3/ogg/opus/flac/pcm with libsndfile.
-libsndfile has no AAC, so ``aac`` (ADTS, as OpenAI returns it) is encoded with PyAV's
-FFmpeg. :class:`StreamEncoder` turns chunks into bytes as they arrive, so a streamed
-response sends audio while later sentences are still being synthesized.
+:mod:`hanvoice.audio.encode` covers wav/mp3/ogg/opus/flac/pcm with libsndfile. libsndfile
+has no AAC, so ``aac`` (ADTS, as OpenAI returns it) is encoded with PyAV's FFmpeg (part of
+the ``service`` extra; imported only when AAC is asked for). :class:`StreamEncoder` turns
+chunks into bytes as they arrive, so a streamed response sends audio while later sentences
+are still being synthesized.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 
-from hanvoice.service.codecs import StreamEncoder, encode_audio, resolve_format
+from hanvoice.audio.codecs import StreamEncoder, encode_audio, resolve_format
 from support.audio import decode
 
 RATE = 24000
