@@ -11,17 +11,26 @@ answers (from this request's access-log record, filled by the synthesis).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hanvoice.errors import Forbidden, HanvoiceError, Unauthorized
-from hanvoice.service.auth import credential_from
+from hanvoice.service.auth import Authenticator, credential_from
 from hanvoice.service.errors import error_response
+from hanvoice.service.prodmetrics import ProductionMetrics
+from hanvoice.service.ratelimit import Limiter
 
-if TYPE_CHECKING:
-    from hanvoice.service.production import Production
+
+class Guarded(Protocol):
+    """What the guard needs of ``app.state.production`` (:class:`~hanvoice.service.
+    production.Production` has it); named here, so the two modules do not import each
+    other."""
+
+    auth: Authenticator
+    limiter: Limiter
+    metrics: ProductionMetrics
 
 
 def _group(path: str) -> str:
@@ -37,7 +46,7 @@ class GuardMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        prod: Production | None = getattr(scope["app"].state, "production", None)
+        prod: Guarded | None = getattr(scope["app"].state, "production", None)
         if prod is None:
             await self.app(scope, receive, send)
             return
