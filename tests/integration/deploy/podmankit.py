@@ -158,6 +158,11 @@ class Container:
         doc = json.loads(podman("inspect", self.name).stdout)
         return doc[0]  # type: ignore[no-any-return]
 
+    def restarts(self) -> int:
+        """How often podman restarted it (``--restart on-failure``)."""
+        r = podman("inspect", "--format", "{{.RestartCount}}", self.name, check=False)
+        return int(r.stdout.strip() or 0) if r.returncode == 0 else 0
+
     def logs(self) -> str:
         r = podman("logs", self.name, check=False)
         return r.stdout + r.stderr
