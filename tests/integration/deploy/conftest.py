@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from deploykit import Edge, Origins, launch_edge
-from podmankit import BuiltImage, build_image, remove_labelled, require_podman
+from podmankit import BuiltImage, build_image, remove_labelled, remove_orphans, require_podman
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +18,7 @@ def built_image() -> Iterator[BuiltImage]:
     """The image, built once per session as the README does (a cached base is reused, a
     clean machine builds it); every container and pod a test left behind is removed."""
     require_podman()
+    remove_orphans()
     ref, record, seconds = build_image()
     print(f"\nimage {ref}: {record['size_bytes'] / 1e6:.0f} MB in {seconds:.1f} s {record}")
     try:

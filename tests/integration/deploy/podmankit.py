@@ -26,7 +26,8 @@ from deploykit import DEPLOY, ROOT
 
 PODMAN = shutil.which("podman") or "podman"
 CONTAINERS_CONF = DEPLOY / "podman" / "containers.conf"
-RUN_ID = uuid.uuid4().hex[:8]
+# <pid of this pytest>-<random>: a later run can tell a dead run's leftovers from a live one's
+RUN_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 LABEL = f"hanvoice-test={RUN_ID}"
 # podman without systemd (as here) cannot arm the timer of an image's HEALTHCHECK and says so
 # on stderr at every run/stop; `podman healthcheck run` still runs the check itself.
@@ -199,6 +200,21 @@ def _mib(text: str) -> float:
     scale = {"B": 1, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9, "KiB": 1024, "MiB": 1024**2,
              "GiB": 1024**3}  # fmt: skip
     return float(m.group(1)) * scale[m.group(2)] / 1024**2
+
+
+def remove_orphans() -> list[str]:
+    """Remove containers left by a test run that was killed before its teardown (their
+    ``--restart on-failure`` would keep them running forever); a live run's are kept."""
+    out = podman("ps", "-a", "--filter", "label=hanvoice-test",
+                 "--format", '{{.ID}} {{index .Labels "hanvoice-test"}}', check=False)  # fmt: skip
+    removed = []
+    for line in out.stdout.splitlines():
+        cid, _, run = line.partition(" ")
+        pid = run.split("-", 1)[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            podman("rm", "--force", "--time", "5", cid, check=False)
+            removed.append(cid)
+    return removed
 
 
 def remove_labelled() -> list[str]:

@@ -97,7 +97,8 @@ def played(
         etcd.start()
         podman("secret", "rm", SECRET, check=False)
         podman("secret", "create", SECRET, str(secret))
-        podman("kube", "play", "--network", "host", str(play), timeout=180)
+        # --replace: a pod left by a run killed before its teardown goes first
+        podman("kube", "play", "--replace", "--network", "host", str(play), timeout=180)
         yield f"http://127.0.0.1:{port}", docs
     finally:
         podman("kube", "down", str(play), check=False, timeout=120)
