@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the test suite runs for real: Redis, etcd, nginx, Chromium (web page
-# tests), espeak-ng + sox (reference audio), promtool (alert rules). Installs only what is
-# missing, with one `apt-get update`; kubectl is expected to be present already (Debian's
+# tests), espeak-ng + sox (reference audio), promtool (alert rules), and podman with runc,
+# catatonit (the pause process of `podman kube play`) and debootstrap (the image's base,
+# scripts/image.sh). Installs only what is missing, with one `apt-get update`; kubectl is expected to be present already (Debian's
 # kubernetes-client conflicts with the machine's own kubectl 1.32).
 set -euo pipefail
 
@@ -14,6 +15,10 @@ declare -A need=(
   [espeak-ng]=espeak-ng
   [sox]=sox
   [promtool]=prometheus
+  [podman]=podman
+  [runc]=runc
+  [catatonit]=catatonit
+  [debootstrap]=debootstrap
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -71,6 +71,17 @@ class FleetReport:
     reference: Mapping[str, object]
 
     @property
+    def mixed(self) -> dict[str, dict[str, list[str]]]:
+        """Builds (and versions) that run side by side: ``{field: {value: [regions]}}``.
+
+        Mid-rollout this is expected (the waves already rolled run the new build, the others
+        the old one) but it must be visible, not read off each row: ``{"build": {"0.2.0":
+        ["ap-singapore"], "0.1.0": ["cn-beijing", "eu-frankfurt"]}}``. Empty when every
+        answering region agrees.
+        """
+        return mixed_values(self.statuses, ("version", "build"))
+
+    @property
     def problems(self) -> list[str]:
         """Every reason the fleet is not healthy and uniform, one line each."""
         out = [f"{s.region}: unreachable ({s.error})" for s in self.statuses if not s.reachable]
@@ -181,6 +192,27 @@ def find_drift(
     return tuple(drift), reference
 
 
+def mixed_values(
+    statuses: Sequence[RegionStatus], fields: Sequence[str]
+) -> dict[str, dict[str, list[str]]]:
+    """Each field that answering regions disagree on, as value -> regions (first seen first).
+
+    >>> a = RegionStatus("a", "", True, True, 200, 1.0, {"build": "1"})
+    >>> b = RegionStatus("b", "", True, True, 200, 1.0, {"build": "2"})
+    >>> mixed_values([a, b], ["build"])
+    {'build': {'1': ['a'], '2': ['b']}}
+    """
+    out: dict[str, dict[str, list[str]]] = {}
+    for name in fields:
+        seen: dict[str, list[str]] = {}
+        for s in statuses:
+            if s.reachable:
+                seen.setdefault(_key(s.info.get(name)) or "-", []).append(s.region)
+        if len(seen) > 1:
+            out[name] = seen
+    return out
+
+
 def _key(value: object) -> str:
     return "" if value is None else str(value)
 
@@ -234,6 +266,9 @@ def format_table(report: FleetReport) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     problems = report.problems
     lines.append("")
+    for name, values in report.mixed.items():
+        where = "; ".join(f"{v} in {', '.join(regions)}" for v, regions in values.items())
+        lines.append(f"mixed {name}s (a rollout in progress?): {where}")
     if problems:
         lines.append(f"{len(problems)} problem(s):")
         lines += [f"  {p}" for p in problems]
@@ -263,5 +298,6 @@ def as_json(report: FleetReport) -> dict[str, Any]:
             {"region": d.region, "field": d.field, "value": d.value, "expected": d.expected}
             for d in report.drift
         ],
+        "mixed": report.mixed,
         "problems": report.problems,
     }

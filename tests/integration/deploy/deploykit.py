@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +136,30 @@ class Edge:
     def error_log(self) -> Path:
         return self.prefix / "error.log"
 
+    @property
+    def conf(self) -> Path:
+        return self.prefix / "nginx.conf"
+
+    def workers(self) -> set[int]:
+        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return {int(p) for p in path.read_text().split()} if path.exists() else set()
+
+    def reload(self, origin_ports: list[int], timeout: float = 15.0) -> None:
+        """New upstream servers, as an operator's ``nginx -s reload``: in-flight requests
+        finish on the old workers; returns once the new workers have replaced them."""
+        self.conf.write_text(render_edge_conf(_template(), self.port, origin_ports), "utf-8")
+        old = self.workers()
+        self.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"nginx exited on reload: {self.error_log.read_text()}")
+            now = self.workers()
+            if now and not now & old:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"nginx did not reload: {self.error_log.read_text()[-2000:]}")
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGQUIT)  # graceful shutdown
@@ -145,11 +170,50 @@ class Edge:
                 self.proc.wait(timeout=10)
 
 
+def _template() -> str:
+    return (DEPLOY / "edge" / "nginx.conf").read_text(encoding="utf-8")
+
+
+def launch_edge(origin_ports: list[int]) -> Edge:
+    """A real nginx running deploy/edge/nginx.conf in front of ``origin_ports``.
+
+    nginx's workers run as `nobody` when the tests run as root: the prefix must be reachable
+    for them, so it is not under pytest's private (0700) tmp folder. The caller stops the
+    edge and removes ``edge.prefix``.
+    """
+    prefix = Path(tempfile.mkdtemp(prefix="hanvoice-edge-"))
+    prefix.chmod(0o755)
+    port = free_port()
+    conf = prefix / "nginx.conf"
+    conf.write_text(render_edge_conf(_template(), port, origin_ports), "utf-8")
+    with (prefix / "access.log").open("wb") as out, (prefix / "error.log").open("wb") as err:
+        proc = subprocess.Popen(
+            [NGINX, "-p", f"{prefix}/", "-c", str(conf), "-g", "daemon off;"],
+            stdout=out,
+            stderr=err,
+        )
+    edge = Edge(prefix, port, proc)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"nginx exited: {edge.error_log.read_text()}")
+        try:
+            if httpx.get(f"{edge.url}/edge/health", timeout=1).status_code == 200:
+                return edge
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    edge.stop()
+    raise AssertionError(f"nginx did not start: {edge.error_log.read_text()}")
+
+
 def render_edge_conf(template: str, port: int, origin_ports: list[int]) -> str:
     """The committed edge config with only the listen port and the upstream servers changed.
 
-    Fails if the template no longer has exactly one ``listen`` and one ``server`` line per
-    origin, so the test cannot silently run a different config than the one shipped.
+    Fails if the template no longer has exactly one ``listen`` line, or an upstream block
+    with ``server`` lines, so the test cannot silently run a different config than the one
+    shipped. With as many origins as the template has servers, each line keeps its own
+    parameters; with another number, every origin gets the first line's parameters
+    (``max_fails``, ``fail_timeout``), as an operator adding a region's origins would.
     """
     listen = re.findall(r"^(\s*)listen\s+\d+(\s+reuseport)?;", template, flags=re.MULTILINE)
     assert len(listen) == 1, "deploy/edge/nginx.conf should have exactly one listen line"
@@ -158,10 +222,16 @@ def render_edge_conf(template: str, port: int, origin_ports: list[int]) -> str:
     )
     block = re.search(r"upstream hanvoice_origins \{(.*?)\n    \}", text, flags=re.DOTALL)
     assert block, "upstream hanvoice_origins block not found"
-    servers = re.findall(r"^\s*server\s+\S+", block.group(1), flags=re.MULTILINE)
-    assert len(servers) == len(origin_ports), (
-        f"template has {len(servers)} origins, the test starts {len(origin_ports)}"
-    )
+    servers = re.findall(r"^\s*server\s+\S+.*$", block.group(1), flags=re.MULTILINE)
+    assert servers and origin_ports, "no upstream servers"
+    if len(servers) != len(origin_ports):
+        first = servers[0]
+        lines = [ln for ln in block.group(1).split("\n") if not re.match(r"\s*server\s", ln)]
+        at = next(i for i, ln in enumerate(lines) if "keepalive" in ln)
+        lines[at:at] = [first] * len(origin_ports)
+        text = text[: block.start(1)] + "\n".join(lines) + text[block.end(1) :]
+        block = re.search(r"upstream hanvoice_origins \{(.*?)\n    \}", text, flags=re.DOTALL)
+        assert block
     ports = iter(origin_ports)
     body = re.sub(
         r"^(\s*server\s+)\S+?(?=[\s;])",

@@ -258,6 +258,7 @@ def test_every_hanvoice_variable_in_the_manifests_is_a_real_setting() -> None:
     fields = {f"HANVOICE_{f.upper()}" for f in Settings.model_fields}
     unknown = sorted(n for n in names if n.startswith("HANVOICE_") and n not in fields)
     assert not unknown, f"not settings of hanvoice.config.Settings: {unknown}"
-    # and the container's port and probes agree with the args
-    assert c["ports"][0]["containerPort"] == 5000
-    assert "--port=5000" in c["args"]
+    # and the container's port and probes agree with where the server listens: the
+    # settings' default port (no --host/--port in the args, as in the image's CMD)
+    assert c["ports"][0]["containerPort"] == Settings.model_fields["port"].default == 5000
+    assert not [a for a in c["args"] if a.startswith(("--port", "--host"))]

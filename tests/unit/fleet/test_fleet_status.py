@@ -12,7 +12,13 @@ from fleet_fakes import FakeRegion
 
 from hanvoice.cli import main
 from hanvoice.fleet.inventory import Region
-from hanvoice.fleet.status import RegionStatus, find_drift, fleet_status, format_table
+from hanvoice.fleet.status import (
+    FleetReport,
+    RegionStatus,
+    find_drift,
+    fleet_status,
+    format_table,
+)
 
 
 def _status(region: str, **info: Any) -> RegionStatus:
@@ -236,3 +242,27 @@ def test_cli_bad_input_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("hanvoice: error: ")
     assert message in err
+
+
+MIXED_CASES = [
+    # (builds by region, what `mixed` reports)
+    ({"a": "1", "b": "1", "c": "1"}, {}),
+    ({"a": "2", "b": "1", "c": "1"}, {"build": {"2": ["a"], "1": ["b", "c"]}}),
+    ({"a": "2", "b": "1", "c": None}, {"build": {"2": ["a"], "1": ["b"], "-": ["c"]}}),
+]
+
+
+@pytest.mark.parametrize(("builds", "want"), MIXED_CASES)
+def test_mixed_builds_are_reported(builds: dict[str, str | None], want: dict[str, Any]) -> None:
+    statuses = tuple(_status(n, build=b, version="0.1.0") for n, b in builds.items())
+    drift, reference = find_drift(statuses)
+    report = FleetReport(statuses=statuses, drift=drift, reference=reference)
+    assert report.mixed == want
+    lines = [line for line in format_table(report).splitlines() if line.startswith("mixed")]
+    if want:
+        assert lines == [
+            "mixed builds (a rollout in progress?): "
+            + "; ".join(f"{v} in {', '.join(r)}" for v, r in want["build"].items())
+        ]
+    else:
+        assert lines == []

