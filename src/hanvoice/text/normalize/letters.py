@@ -76,6 +76,9 @@ def read_word(word: str) -> Piece:
             return _dashed(word, read_word(joined))
         pieces = [read_word(p) for p in word.split("-")]
         return _dashed(word, Piece("".join(p.text for p in pieces), _flat(pieces)))
+    pinyin = _pinyin_name(word)
+    if pinyin:
+        return _spread(word, pinyin)
     if _is_acronym(word):
         return spell(word)
     parts = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", word)
@@ -91,6 +94,24 @@ def read_word(word: str) -> Piece:
         if not said or len(said) > len(key):
             return spell(word)
     return _spread(word, said)
+
+
+def _pinyin_name(word: str) -> list[str] | None:
+    """A capitalised word that is Chinese in pinyin (``Zhang``, ``Xiaoming``, ``Li``), read as
+    pinyin with tone 1 (its tones are not written). A one-syllable word of three letters or
+    more that English also has
+    (``Long``, ``Sun``, ``Wang``) is left to the dictionary unless its spelling is pinyin's
+    own (zh, x, q ...)."""
+    if not (word[:1].isupper() and word[1:].islower() and len(word) >= 2):
+        return None
+    syllables = pinyin_split(word)
+    if not syllables:
+        return None
+    key = word.lower()
+    own = re.search(r"zh|^x|^q|^c[^h]|iu|ui|ao|ie|ian|iang|uo|yu|ü", key) is not None
+    if len(syllables) == 1 and len(key) > 2 and not own and key in english.dictionary():
+        return None
+    return [s + "1" for s in syllables]
 
 
 def _flat(pieces: list[Piece]) -> list[str | None]:
