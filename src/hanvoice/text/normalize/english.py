@@ -51,6 +51,8 @@ _ONSET = {
 _BEFORE_I = {"g": "j", "k": "q", "h": "x", "s": "x", "sh": "x", "z": "j", "zh": "j",
              "ch": "q", "r": "l", "f": "f", "w": "w"}  # fmt: skip
 """Onsets Mandarin does not put before the vowel [i] (``si`` is [sɿ], not "see")."""
+_AVOID = frozenset({"be", "pe", "lue", "nue"})
+"""In the Baker voice's table but not in the Mellotron voices' (nor in standard Mandarin)."""
 _FALLBACK = ["ei", "a", "e", "u", "o"]
 """Tried after a vowel's own finals, before the onset is given up (f + ai -> fei)."""
 _LONE = {
@@ -124,7 +126,7 @@ def _join(onset: str, finals: Sequence[str], known: frozenset[str]) -> str | Non
                 cand = "you"
         elif o == "w" and f[0] not in "u":
             cand = "w" + f if "w" + f in known else _zero("u" + f)
-        if cand in known:
+        if cand in known and cand not in _AVOID:
             return cand
     return None
 
