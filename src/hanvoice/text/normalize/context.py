@@ -60,8 +60,17 @@ def is_sport(text: str, start: int, end: int) -> bool:
     return near(text, start, end, "sport_words.txt")
 
 
-def is_date_context(text: str, start: int, end: int) -> bool:
-    return near(text, start, end, "date_words.txt")
+def is_date_context(text: str, start: int, end: int, *, strong: bool = False) -> bool:
+    """A date word near; ``strong``: one that never follows a plain number (not 起, 以后)."""
+    if not strong:
+        return near(text, start, end, "date_words.txt")
+    before, after = clause(text, start, end)
+    return any(w in before or w in after for w in _strong_date_words())
+
+
+@cache
+def _strong_date_words() -> frozenset[str]:
+    return frozenset(r[0] for r in rows("date_words.txt") if r[1:2] != ["weak"])
 
 
 __all__ = ["clause", "is_date_context", "is_sport", "near", "quantity_follows"]

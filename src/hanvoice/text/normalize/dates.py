@@ -80,8 +80,9 @@ def _bare_month_day(m: re.Match[str]) -> Replacement:
     named = text.startswith(("日", "号"), end) or re.match(
         r"\s*(?:是|为)?\s*\S{0,4}(?:节|日|假)", text[end : end + 12]
     )
-    if m.group("sep") == "." and not padded and not named:
-        return None  # 12.25 is a decimal unless a holiday or a day names it
+    dotted = m.group("sep") == "." and not padded
+    if dotted and not named and not context.is_date_context(text, start, end, strong=True):
+        return None  # 12.25 is a decimal unless a holiday, a day or an event names it
     return _month_day(m)
 
 
