@@ -24,7 +24,7 @@ from hanvoice.text import ssml as markup
 from hanvoice.text.buffer import Buffer
 from hanvoice.text.cleanup import clean
 from hanvoice.text.lexicon import Lexicon, bundled, load_user
-from hanvoice.text.normalize import normalize, say_as
+from hanvoice.text.normalize import english, normalize, say_as
 from hanvoice.text.ssml_values import MAX_BREAK
 from hanvoice.text.types import Style, Token, Utterance
 
@@ -64,6 +64,7 @@ class Frontend:
     def warm(self) -> None:
         """Load the word segmenter and tables now instead of on the first call."""
         g2p.warm()
+        english.dictionary()
         self.analyze("你好，2026年。")
 
     def analyze(self, text: str, *, ssml: bool = False, style: Style | None = None) -> Utterance:

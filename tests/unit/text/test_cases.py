@@ -19,6 +19,7 @@ from .cases import Case, all_cases, files, load
 MODULE_RULES = {
     "numbers.tsv": lambda: [
         numbers.score_rule(),
+        numbers.context_score_rule(),
         numbers.version_rule(),
         numbers.suffix_ordinal_rule(),
         *numbers.rules(),

@@ -34,6 +34,7 @@ def all_rules() -> tuple[Rule, ...]:
     ordered = (
         web,
         numbers.score_rule(),
+        numbers.context_score_rule(),
         *dates.rules(),
         *phone.rules(),
         *money.rules(),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from hanvoice.text.buffer import Piece, Replacement
+from hanvoice.text.normalize import context
 from hanvoice.text.normalize.numbers import cardinal, digits
 from hanvoice.text.normalize.rule import Rule
 
@@ -39,7 +40,7 @@ def _date(m: re.Match[str]) -> Replacement:
 def _ampm(m: re.Match[str]) -> Replacement:
     """``"5:30pm"`` -> 下午五点三十分, ``"10am"`` -> 上午十点."""
     period = "下午" if m.group("ap")[0] in "pP" else "上午"
-    text = _clock(m.group("h"), m.group("mi") or "00", None)
+    text = _clock(m.group("h"), m.group("mi") or "00", m.group("s"))
     return None if text is None else period + text
 
 
@@ -56,6 +57,33 @@ def _month_day(m: re.Match[str]) -> Replacement:
     if not _valid(mo, d):
         return None
     return cardinal(str(mo)) + "月" + cardinal(str(d)) + (m.group("suffix") or "日")
+
+
+def _day_month_year(m: re.Match[str]) -> Replacement:
+    """Day first when the first number cannot be a month (25/12/2026), else month first."""
+    a, b = int(m.group("a")), int(m.group("b"))
+    mo, d = (b, a) if a > 12 >= b else (a, b)
+    if not _valid(mo, d):
+        return None
+    return [year(m.group("y")), Piece("年" + cardinal(str(mo)) + "月" + cardinal(str(d)) + "日")]
+
+
+def _bare_month_day(m: re.Match[str]) -> Replacement:
+    """A month and a day with no year: zero-padded (08-08) or with a date word in its
+    clause (12-25是圣诞节); never before a unit (12-25岁) nor with a sport word (3-0)."""
+    text, start, end = m.string, m.start(), m.end()
+    padded = m.group("m").startswith("0") or (len(m.group("d")) == 2 and m.group("d")[0] == "0")
+    if context.quantity_follows(text, end) or context.is_sport(text, start, end):
+        return None
+    if not padded and not context.is_date_context(text, start, end):
+        return None
+    named = text.startswith(("日", "号"), end) or re.match(
+        r"\s*(?:是|为)?\s*\S{0,4}(?:节|日|假)", text[end : end + 12]
+    )
+    dotted = m.group("sep") == "." and not padded
+    if dotted and not named and not context.is_date_context(text, start, end, strong=True):
+        return None  # 12.25 is a decimal unless a holiday, a day or an event names it
+    return _month_day(m)
 
 
 def _year_range(m: re.Match[str]) -> Replacement:
@@ -100,7 +128,7 @@ def _hours_minutes(m: re.Match[str]) -> Replacement:
 
 
 def rules() -> list[Rule]:
-    date_sep = r"(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?P<suffix>[日号])?"
+    date_sep = r"(?P<y>\d{4})(?P<sep>[-/.·])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?P<suffix>[日号])?"
     date_cn = r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月(?:\s*(?P<d>\d{1,2})\s*(?P<suffix>[日号]))?"
     clock = r"(?P<h>\d{1,2})[:：](?P<mi>\d{2})(?:[:：](?P<s>\d{2}))?"
     clock2 = r"(?P<h2>\d{1,2})[:：](?P<mi2>\d{2})(?:[:：](?P<s2>\d{2}))?"
@@ -116,6 +144,23 @@ def rules() -> list[Rule]:
             lambda m: _year_month(m),
         ),
         Rule(
+            "date",  # 25/12/2026 (day first: the day is over 12), 12/25/2026, 08-08-2008
+            re.compile(
+                r"(?<![\d./\-])(?P<a>\d{1,2})(?P<sep>[-/.])(?P<b>\d{1,2})(?P=sep)"
+                r"(?P<y>\d{4})(?![\d./\-])"
+            ),
+            _day_month_year,
+        ),
+        Rule(
+            "date",  # 08-2008, 12/2026: a month and a year
+            re.compile(r"(?<![\d./\-])(?P<m>0[1-9]|1[0-2])[-/.](?P<y>(?:19|20)\d\d)(?![\d./\-])"),
+            lambda m: (
+                None
+                if context.quantity_follows(m.string, m.end())
+                else [year(m.group("y")), Piece("年" + cardinal(m.group("m")) + "月")]
+            ),
+        ),
+        Rule(
             "year",
             re.compile(
                 r"(?<![\d.])(?P<a>\d{4})\s*(?P<y>年)?\s*(?:[-~～—–到至])\s*(?P<b>\d{4})\s*"
@@ -126,7 +171,7 @@ def rules() -> list[Rule]:
         Rule(
             "time",
             re.compile(
-                r"(?<![\d:])(?P<h>\d{1,2})(?:[:：](?P<mi>\d{2}))?\s?(?P<ap>[ap]\.?m\.?|[AP]\.?M\.?)"
+                r"(?<![\d:])(?P<h>\d{1,2})(?:[:：](?P<mi>\d{2})(?:[:：](?P<s>\d{2}))?)?\s?(?P<ap>[ap]\.?m\.?|[AP]\.?M\.?)"
                 r"(?![A-Za-z])"
             ),
             _ampm,
@@ -168,6 +213,19 @@ def rules() -> list[Rule]:
             _month_day,
         ),
         Rule(
+            "date",  # 12-25是圣诞节, 08/08, 08.08: a month and a day without a year
+            re.compile(
+                r"(?<![\d./\-:：])(?P<m>0?[1-9]|1[0-2])(?P<sep>[-/.])(?P<d>[0-3]?\d)(?P<suffix>)"
+                r"(?![\d./\-:：]|\s?[-~～到至]\s?\d)"
+            ),
+            _bare_month_day,
+        ),
+        Rule(
+            "date",  # 02月, 05日, 08点: a leading zero is not said
+            re.compile(r"(?<![\d.])0(?P<n>[1-9])(?=\s*(?:月|日|号(?!码)|点|时(?!间)))"),
+            lambda m: cardinal(m.group("n")),
+        ),
+        Rule(
             "duration",
             re.compile(
                 r"(?<![\w.])(?P<h>\d+)\s?h\s?(?P<mi>\d+)\s?(?:min|m)(?:\s?(?P<s>\d+)\s?s)?(?![A-Za-z])"
@@ -191,7 +249,22 @@ def rules() -> list[Rule]:
 
 
 def _year_month(m: re.Match[str]) -> Replacement:
+    """``2026-11`` is a year and a month; ``2008.08`` too (a zero-padded month), but
+    ``2026.5`` only with a date word near (``2026.5入职``), and never before a unit or a
+    currency (``售价1999.9元``)."""
     mo = int(m.group("m"))
     if not _valid(mo) or len(m.group("m")) > 2:
         return None
-    return [year(m.group("y")), Piece("年" + cardinal(str(mo)) + "月")]
+    text = m.string
+    if context.quantity_follows(text, m.end()):
+        return None
+    padded = len(m.group("m")) == 2 and 1900 <= int(m.group("y")) <= 2099  # 2008.08, 2010.10
+    if (
+        m.group(0)[4] == "."
+        and not padded
+        and not text.startswith("月", m.end())
+        and not context.is_date_context(text, m.start(), m.end())
+    ):
+        return None
+    month = "" if text.startswith("月", m.end()) else "月"  # 2019.10月: its own 月
+    return [year(m.group("y")), Piece("年" + cardinal(str(mo)) + month)]

