@@ -43,7 +43,7 @@ from support.serve import start_server  # noqa: E402
 EMOTIONS = ("neutral", "happy", "sad", "angry", "surprise", "fear", "disgust")
 TABLE = ("neutral", "happy", "sad", "angry")
 """The emotions of the issue's table."""
-SENTENCE = "今天天气很好，我们去公园散步吧。欢迎使用多地域语音合成服务，请问有什么可以帮您呢？"
+SENTENCE = "今天天气很好，我们一起去公园散步吧。欢迎使用多地域语音合成服务，请问有什么可以帮您？"
 assert len(SENTENCE) == 42
 RATIO_TARGET = 1.15
 FIRST_TARGET_MS = 60.0
@@ -83,11 +83,15 @@ def in_process(voice: Synthesizer, n: int) -> dict[str, Any]:
         return time.perf_counter() - t0, r.duration
 
     def first(emotion: str) -> float:
+        """The first chunk's wait, then the rest drained, so that no vocoding left over
+        from one request slows the next one's first audio."""
         t0 = time.perf_counter()
-        chunks = voice.stream(PARAGRAPH, SynthesisParams(emotion=emotion), early=True)
-        next(chunks)
-        took = time.perf_counter() - t0
-        chunks.close()
+        took = float("nan")
+        for k, _ in enumerate(
+            voice.stream(PARAGRAPH, SynthesisParams(emotion=emotion), early=True)
+        ):
+            if k == 0:
+                took = time.perf_counter() - t0
         return took
 
     out = {"paragraph": rounds(run, n)}
@@ -133,10 +137,11 @@ def _http(c: httpx.Client, n: int) -> dict[str, Any]:
             "POST", "/v1/audio/speech", json={**body, "response_format": "pcm", "stream": True}
         ) as resp:
             resp.raise_for_status()
-            for b in resp.iter_raw():
-                if b:
-                    return time.perf_counter() - t0
-        return float("nan")
+            took = float("nan")
+            for b in resp.iter_raw():  # to the end: the server finishes before the next one
+                if b and took != took:
+                    took = time.perf_counter() - t0
+        return took
 
     out: dict[str, Any] = {"paragraph": rounds(run, n)}
     out["first_audio_ms"] = {

@@ -1,9 +1,16 @@
 """The bundled voice: FastSpeech2 (acoustic model) + multi-band MelGAN (vocoder), 24 kHz.
 
 Per segment: symbols -> encoder (states, durations, pitch, energy) -> durations edited for
-tempo and pauses -> decoder (mel) -> vocoder (waveform). Durations give the per-character
-timestamps. Tempo and pauses are realised by the model itself (no time-stretching
-artefacts); pitch and loudness are left to the synthesizer's signal processing.
+tempo and pauses, pitch edited for level, range and the emotion's contour (:mod:`.prosody`)
+-> decoder (mel) -> vocoder (waveform). Durations give the per-character timestamps. Tempo,
+pauses and intonation are realised by the model itself (no time-stretching or WORLD
+artefacts, no extra cost, and emotion streams as neutral does); loudness is a plain gain.
+
+Pitch is calibrated per voice (``data/fastspeech2_prosody.yaml``): ±1..±3 semitones asked
+are heard within 0.1 st (pyin, bench sentences). The model saturates beyond about +3.5 /
+-3.6 st and a range of x0.63..x1.65 (asked +6 it gives +3.2, and +4 costs 0.3 DNSMOS), so
+``dsp_remainder`` hands what lies beyond that reach to the synthesizer's WORLD pass rather
+than clamping it; no emotion preset at intensity 1 reaches it.
 
 Speed (``docs/performance.md``): the vocoder, three quarters of the work, runs under
 onnxruntime from a graph built out of the shipped TFLite file (:mod:`.onnx_vocoder`), in
