@@ -76,6 +76,8 @@ class Controls:
 
     An engine realises natively what it lists in ``Engine.native_controls`` and leaves the
     rest untouched; the synthesizer then applies the remainder with signal processing.
+    The contour fields (``accent`` .. ``question_rise``) have no signal-processing
+    fallback: an engine that does not list them leaves them unrealised.
     """
 
     tempo: float = 1.0
