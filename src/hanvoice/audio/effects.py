@@ -83,11 +83,11 @@ def reshape_pitch(
     happy's settings, 212 ms for sad's (it was 710 / 785 ms with a 2048-point envelope and
     full-rate DIO; DNSMOS +0.05 / +0.02 against unprocessed, before +0.05 / -0.06; shifts
     heard within 0.05 st of before; on the male aicheng 737-740 ms against 869-1045 ms,
-    DNSMOS unchanged, with four jobs sharing the cores). The bundled voice only comes here for pitch beyond
-    its model's reach. Measured on 10 sentences of the bundled voice (DNSMOS overall,
-    against unprocessed): range x1.35 +0.04, range x0.65 -0.06, +2 semitones -0.09. Rubber Band's
-    formant-preserving shifter cost -0.15 at +2 semitones and -0.35 when driven by a
-    time-varying shift for range, so it was dropped.
+    DNSMOS unchanged, with four jobs sharing the cores). The bundled voice only comes here
+    for pitch beyond its model's reach. Measured on 10 sentences of the bundled voice
+    (DNSMOS overall, against unprocessed): range x1.35 +0.04, range x0.65 -0.06, +2
+    semitones -0.09. Rubber Band's formant-preserving shifter cost -0.15 at +2 semitones
+    and -0.35 when driven by a time-varying shift for range, so it was dropped.
     """
     if audio.size == 0 or (semitones == 0.0 and range_factor == 1.0 and tempo == 1.0):
         return audio
