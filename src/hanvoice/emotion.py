@@ -1,8 +1,11 @@
 """Emotion presets -> prosody controls.
 
-The voice's model controls only tempo and intonation width, so each emotion is a preset over
-tempo, pitch level, pitch range, loudness and pauses (``data/emotions.yaml``), scaled by an
-intensity and combined with the caller's own speed, pitch and volume.
+Each emotion is a preset over tempo, pitch level, pitch range, loudness and pauses, plus
+the shape of its intonation (accented peaks, declination, final and question rises), in
+``data/emotions.yaml``, scaled by an intensity and combined with the caller's own speed,
+pitch and volume. The bundled voice realises all of it inside its model
+(:mod:`hanvoice.engines.fastspeech2.prosody`); other voices realise what they can and leave
+level, range and tempo to signal processing (the contour shapes then go unrealised).
 """
 
 from __future__ import annotations
@@ -17,8 +20,18 @@ import yaml
 from hanvoice.engines.base import Controls
 from hanvoice.errors import InvalidParameter, UnknownEmotion
 
-_FIELDS = ("tempo", "pitch", "pitch_range", "volume_db", "pause_scale")
-_MULTIPLICATIVE = {"tempo", "pitch_range", "pause_scale"}
+_FIELDS = (
+    "tempo",
+    "pitch",
+    "pitch_range",
+    "volume_db",
+    "pause_scale",
+    "accent",
+    "declination",
+    "final_rise",
+    "question_rise",
+)
+_MULTIPLICATIVE = {"tempo", "pitch_range", "pause_scale", "accent"}
 INTENSITY_RANGE = (0.0, 2.0)
 
 
@@ -39,15 +52,8 @@ class EmotionPresets:
             unknown = set(values) - set(_FIELDS)
             if unknown:
                 raise ValueError(f"emotion {name!r}: unknown fields {sorted(unknown)}")
-            v = {k: float(x) for k, x in values.items()}
-            presets[name] = Controls(
-                tempo=v.get("tempo", 1.0),
-                pitch=v.get("pitch", 0.0),
-                pitch_range=v.get("pitch_range", 1.0),
-                volume_db=v.get("volume_db", 0.0),
-                pause_scale=v.get("pause_scale", 1.0),
-                emotion=name,
-            )
+            v: dict[str, Any] = {k: float(x) for k, x in values.items()}
+            presets[name] = Controls(**v, emotion=name)
         aliases = {str(k): str(v) for k, v in (data.get("aliases") or {}).items()}
         return cls(presets, aliases)
 
@@ -85,16 +91,11 @@ class EmotionPresets:
             raise InvalidParameter(f"intensity must be between {lo} and {hi}, got {intensity}")
         emotion = self.resolve(emotion)
         preset = self.presets[emotion]
-        values = {}
+        values: dict[str, Any] = {}
         for f in _FIELDS:
             v = float(getattr(preset, f))
             values[f] = v**intensity if f in _MULTIPLICATIVE else v * intensity
-        return Controls(
-            tempo=values["tempo"] * speed,
-            pitch=values["pitch"] + pitch,
-            pitch_range=values["pitch_range"],
-            volume_db=values["volume_db"] + volume,
-            pause_scale=values["pause_scale"],
-            emotion=emotion,
-            intensity=intensity,
-        )
+        values["tempo"] *= speed
+        values["pitch"] += pitch
+        values["volume_db"] += volume
+        return Controls(**values, emotion=emotion, intensity=intensity)

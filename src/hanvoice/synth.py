@@ -24,7 +24,15 @@ import numpy as np
 
 from hanvoice.audio import effects
 from hanvoice.emotion import EmotionPresets
-from hanvoice.engines.base import Audio, Controls, Engine, PartialEngine, Rendered, VoiceInfo
+from hanvoice.engines.base import (
+    Audio,
+    BoundedEngine,
+    Controls,
+    Engine,
+    PartialEngine,
+    Rendered,
+    VoiceInfo,
+)
 from hanvoice.errors import EmptyText, InvalidParameter
 from hanvoice.scheduler import Flow, Scheduler
 from hanvoice.text import Frontend, Segment, Style, Utterance
@@ -317,10 +325,9 @@ class Synthesizer:
         come for the same input, stream or not.
         """
         native = self.engine.native_controls
+        semitones, range_factor = self._dsp_pitch(c)
         pointwise = (
-            ("pitch" in native or c.pitch == 0.0)
-            and ("pitch_range" in native or c.pitch_range == 1.0)
-            and ("tempo" in native or c.tempo == 1.0)
+            semitones == 0.0 and range_factor == 1.0 and ("tempo" in native or c.tempo == 1.0)
         )
         if not pointwise:
             joined = _join(parts, self.sample_rate)
@@ -337,6 +344,18 @@ class Synthesizer:
             first = False
             yield audio, part.times, part.final
 
+    def _dsp_pitch(self, c: Controls) -> tuple[float, float]:
+        """Semitones and range factor signal processing must still apply to the engine's
+        audio: what the engine leaves of them (all, none, or beyond its native limits)."""
+        native = self.engine.native_controls
+        if isinstance(self.engine, BoundedEngine):
+            left = self.engine.dsp_remainder(c)
+            return left.pitch, left.pitch_range
+        return (
+            0.0 if "pitch" in native else c.pitch,
+            1.0 if "pitch_range" in native else c.pitch_range,
+        )
+
     def _render(
         self, rendered: Rendered, c: Controls
     ) -> tuple[Audio, tuple[tuple[float, float] | None, ...]]:
@@ -346,12 +365,9 @@ class Synthesizer:
         if audio.size == 0:
             return audio, times
         tempo = 1.0 if "tempo" in native else c.tempo
+        semitones, range_factor = self._dsp_pitch(c)
         audio = effects.reshape_pitch(
-            audio,
-            self.sample_rate,
-            semitones=0.0 if "pitch" in native else c.pitch,
-            range_factor=1.0 if "pitch_range" in native else c.pitch_range,
-            tempo=tempo,
+            audio, self.sample_rate, semitones=semitones, range_factor=range_factor, tempo=tempo
         )
         if tempo != 1.0:
             times = tuple(None if t is None else (t[0] / tempo, t[1] / tempo) for t in times)

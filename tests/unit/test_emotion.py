@@ -71,3 +71,24 @@ def test_neutral_is_identity(presets: EmotionPresets) -> None:
     c = presets.controls("neutral")
     assert (c.tempo, c.pitch, c.pitch_range, c.volume_db, c.pause_scale) == (1, 0, 1, 0, 1)
     assert isinstance(c, Controls)
+
+
+@pytest.mark.parametrize(
+    ("field", "kind"),
+    [("declination", "add"), ("final_rise", "add"), ("question_rise", "add"), ("accent", "mul")],
+)
+def test_contour_fields_scale_with_intensity(
+    presets: EmotionPresets, field: str, kind: str
+) -> None:
+    for name in presets.names:
+        one = getattr(presets.controls(name, 1.0), field)
+        two = getattr(presets.controls(name, 2.0), field)
+        assert two == pytest.approx(2 * one if kind == "add" else one**2), name
+
+
+def test_contour_presets_say_what_the_yaml_says(presets: EmotionPresets) -> None:
+    assert presets.controls("sad").declination < 0
+    assert presets.controls("surprise").final_rise > 0
+    assert presets.controls("angry").accent > 1
+    n = presets.controls("neutral")
+    assert (n.accent, n.declination, n.final_rise, n.question_rise) == (1, 0, 0, 0)

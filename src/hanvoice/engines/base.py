@@ -77,6 +77,8 @@ class Controls:
 
     An engine realises natively what it lists in ``Engine.native_controls`` and leaves the
     rest untouched; the synthesizer then applies the remainder with signal processing.
+    The contour fields (``accent`` .. ``question_rise``) have no signal-processing
+    fallback: an engine that does not list them leaves them unrealised.
     """
 
     tempo: float = 1.0
@@ -88,6 +90,16 @@ class Controls:
     volume_db: float = 0.0
     pause_scale: float = 1.0
     """Multiplier on pauses inside a segment (commas) and between segments."""
+    accent: float = 1.0
+    """Extra multiplier on the intonation's peaks above the median (angry's wider
+    excursions on the words it stresses); 1 = none."""
+    declination: float = 0.0
+    """Semitones the pitch moves from the start of a segment to its end, centred on its
+    median (negative falls: sad)."""
+    final_rise: float = 0.0
+    """Semitones the pitch climbs over each segment's last syllables (surprise)."""
+    question_rise: float = 0.0
+    """Semitones added to ``final_rise`` on segments that end in a question mark."""
     emotion: str = "neutral"
     """For engines that list ``"emotion"`` as native (Sambert): they voice it themselves and
     the other fields then carry only the caller's own speed, pitch and volume."""
@@ -149,6 +161,18 @@ class PartialEngine(Engine, Protocol):
         alone: bool = False,
         flow: Runner = INLINE,
     ) -> Iterator[Rendered]: ...
+
+
+@runtime_checkable
+class BoundedEngine(Engine, Protocol):
+    """An engine whose native pitch and range hold only within limits.
+
+    ``dsp_remainder(c)`` is the part of ``c.pitch`` (semitones) and ``c.pitch_range``
+    (factor) the engine does not realise: the synthesizer applies that by signal
+    processing (0 and 1 when the engine does it all, the common case).
+    """
+
+    def dsp_remainder(self, controls: Controls) -> Controls: ...
 
 
 def join_parts(parts: Iterator[Rendered], tokens: int, sample_rate: int) -> Rendered:

