@@ -8,6 +8,10 @@ the chapter's title.
 
 from __future__ import annotations
 
+import gc
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +29,29 @@ def _library() -> Any:
     return epubfile
 
 
+@contextmanager
+def quiet_library() -> Iterator[None]:
+    """Silence what epubfile says about itself, not about the book: it parses the package
+    document with ``html.parser`` on purpose (namespaces survive; bs4 warns "XML parsed as
+    HTML") and leaves some files and its temporary folder to the garbage collector
+    (ResourceWarning). The collector runs before we leave, inside the filter."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        warnings.filterwarnings("ignore", message=".*HTML parser to parse an XML document")
+        try:
+            yield
+        finally:
+            gc.collect()
+
+
 def read_epub(path: Path) -> list[Chapter]:
     """Chapters of the book at ``path``; documents with no text (a cover image) are left out."""
     lib = _library()
+    with quiet_library():
+        return _read(lib, path)
+
+
+def _read(lib: Any, path: Path) -> list[Chapter]:
     try:
         book = lib.Epub(str(path), read_only=True)
         ids = book.get_spine_order(linear_only=True)
