@@ -60,9 +60,10 @@ class Summary:
         failed = f"{self.failed} failed"
         if self.failed:
             failed += f" (see {manifest.NAME})"
+        where = f" on {self.workers} workers" if self.workers else ""
         return (
             f"batch: {self.ok} ok, {self.skipped} skipped, {failed}; "
-            f"{self.audio_seconds:.1f} s audio in {self.elapsed:.1f} s on {self.workers} workers"
+            f"{self.audio_seconds:.1f} s audio in {self.elapsed:.1f} s{where}"
         )
 
 
