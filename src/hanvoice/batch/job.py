@@ -110,6 +110,7 @@ def run_job(
     items = read_items(opts.input, opts.defaults)
     versions = voice_versions(items, opts.voices_file)
     previous = manifest.load(opts.outdir)
+    _drop_leftovers(opts.outdir, items)
     rows: dict[str, manifest.Row] = {}
     keys: dict[str, str] = {}
     todo: list[Item] = []
@@ -162,6 +163,16 @@ def _record(item: Item, key: str, outcome: Outcome, outdir: Path) -> manifest.Ro
         return manifest.row_for(item, key, error=outcome.error)
     manifest.publish(outdir / item.filename, outcome.audio)
     return manifest.row_for(item, key, data=outcome.audio, duration=outcome.duration)
+
+
+def _drop_leftovers(outdir: Path, items: Sequence[Item]) -> None:
+    """Temporary files of an atomic write that a killed run left behind (``a.wav….tmp``)."""
+    if not outdir.is_dir():
+        return
+    names = {i.filename for i in items} | {manifest.NAME}
+    for path in outdir.glob("*.tmp"):
+        if any(path.name.startswith(n) for n in names):
+            path.unlink(missing_ok=True)
 
 
 def _unknown_voice(item: Item, opts: JobOptions) -> str:

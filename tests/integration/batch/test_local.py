@@ -150,8 +150,10 @@ def test_driver_killed_mid_job_resumes_from_the_manifest(tmp_path: Path) -> None
     done = len(manifest(out))
     assert 3 <= done < 14
     _intact(out)
+    (out / "p013.wavabc123.tmp").write_bytes(b"RIFF")  # as if killed inside write_atomic
     r = run_batch(str(src), "-o", str(out), "--workers", "2")
     assert r.returncode == 0, r.stderr
+    assert not list(out.glob("*.tmp"))
     assert f"batch: {14 - done} ok, {done} skipped, 0 failed" in r.stderr
     assert [row["id"] for row in manifest(out)] == [f"p{i:03d}" for i in range(14)]
     _intact(out)
