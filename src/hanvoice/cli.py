@@ -193,7 +193,7 @@ def build_parser(
 
 
 def _plugins() -> list[Callable[[argparse._SubParsersAction[_Parser]], None]]:
-    """Sub-commands that live beside their feature (g2p, serve, cache, fleet)."""
+    """Sub-commands that live beside their feature (g2p, serve, cache, fleet, batch)."""
     import importlib
 
     found = []
@@ -202,6 +202,7 @@ def _plugins() -> list[Callable[[argparse._SubParsersAction[_Parser]], None]]:
         "hanvoice.service.cli",
         "hanvoice.cache.cli",
         "hanvoice.fleet.cli",
+        "hanvoice.batch.cli",
     ):
         try:
             m = importlib.import_module(mod)
