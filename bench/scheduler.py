@@ -36,7 +36,7 @@ import httpx
 from bench.peer import StockPipeline
 from bench.results import write_json
 from bench.speed_engine import PARAGRAPH, ms, pct
-from bench.speed_service import FIFTY, RssSampler, rss_mb
+from bench.speed_service import FIFTY, RssSampler, first_audio, rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -210,23 +210,6 @@ def capacity(server: Server, seconds: float, requests: int) -> dict[str, Any]:
         "of_capacity_on_cores_used": round(many["ok_per_second"] * per_request / used, 3),
         "peak_rss_mb": round(max(mb for _, mb in sampler.samples), 1),
     }
-
-
-def first_audio(url: str, runs: int) -> dict[str, Any]:
-    firsts = []
-    with httpx.Client(timeout=300) as c:
-        for r in range(runs + 1):
-            t0 = time.perf_counter()
-            first = None
-            body = {"text": PARAGRAPH, "stream": True, "format": "pcm"}
-            with c.stream("POST", url + "/tts", json=body) as resp:
-                resp.raise_for_status()
-                for b in resp.iter_raw():
-                    if b and first is None:
-                        first = time.perf_counter() - t0
-            if r and first is not None:
-                firsts.append(first)
-    return {"runs": runs, "median_ms": ms(statistics.median(firsts)), "max_ms": ms(max(firsts))}
 
 
 def fuzz_texts(rng: random.Random, n: int) -> list[str]:
