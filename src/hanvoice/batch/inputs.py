@@ -41,6 +41,21 @@ class Defaults:
     format: str = "wav"
     ssml: bool = False
 
+    def item(self, item_id: str, text: str, title: str = "") -> Item:
+        """An item with these settings (a row's own values are applied after)."""
+        return Item(
+            item_id,
+            text,
+            self.voice,
+            self.emotion,
+            self.intensity,
+            self.speed,
+            self.pitch,
+            self.format,
+            self.ssml,
+            title,
+        )
+
 
 def read_items(path: Path, defaults: Defaults) -> list[Item]:
     """Every item of the input at ``path``, in input order."""
@@ -109,17 +124,7 @@ def _item(row: dict[str, Any], where: str, d: Defaults) -> Item:
     for name in ("id", "text"):
         if row.get(name) in (None, ""):
             raise InvalidParameter(f"{where}: {name} is missing")
-    item = Item(
-        str(row["id"]),
-        str(row["text"]),
-        d.voice,
-        d.emotion,
-        d.intensity,
-        d.speed,
-        d.pitch,
-        d.format,
-        d.ssml,
-    )
+    item = d.item(str(row["id"]), str(row["text"]))
     changes: dict[str, Any] = {}
     for name in ("voice", "emotion", "format"):
         if row.get(name) not in (None, ""):
@@ -179,18 +184,4 @@ def _folder_chapters(folder: Path) -> list[Chapter]:
 def _book_items(chapters: list[Chapter], d: Defaults) -> list[Item]:
     if not chapters:
         raise InvalidParameter("the book has no chapter with any text")
-    return [
-        Item(
-            f"ch{n:03d}",
-            c.text,
-            d.voice,
-            d.emotion,
-            d.intensity,
-            d.speed,
-            d.pitch,
-            d.format,
-            d.ssml,
-            c.title,
-        )
-        for n, c in enumerate(chapters, 1)
-    ]
+    return [d.item(f"ch{n:03d}", c.text, c.title) for n, c in enumerate(chapters, 1)]
