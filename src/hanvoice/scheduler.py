@@ -241,9 +241,7 @@ class Scheduler:
 
     def _spawn(self) -> None:
         index = len(self._threads)
-        t = threading.Thread(
-            target=self._work, args=(index,), name=f"{self._name}-{index}", daemon=True
-        )
+        t = threading.Thread(target=self._work, name=f"{self._name}-{index}", daemon=True)
         self._threads.append(t)
         t.start()
 
@@ -294,7 +292,7 @@ class Scheduler:
     def _free(self, resource: Resource | None) -> bool:
         return resource is None or self._held.get(resource.name, 0) < resource.capacity
 
-    def _work(self, index: int) -> None:
+    def _work(self) -> None:
         me = threading.current_thread()
         if self.nice:
             lower_priority(self.nice)
