@@ -33,6 +33,7 @@ from typing import Any
 
 import httpx
 
+from bench.loadgen import Connection
 from bench.peer import StockPipeline
 from bench.results import write_json
 from bench.speed_engine import PARAGRAPH, ms, pct
@@ -148,23 +149,24 @@ async def clients(
 
     async def one(i: int) -> None:
         nonlocal bad_bodies
-        async with httpx.AsyncClient(timeout=300) as c:
-            k = i
-            while time.perf_counter() < stop:
-                t0 = time.perf_counter()
-                r = await c.post(url + route, json={"text": texts[k % len(texts)]})
-                dt = time.perf_counter() - t0
-                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
-                counter[0] += 1
-                if r.status_code == 200:
-                    lat.append(dt)
-                elif r.status_code == 503:
-                    rejected.append(dt)
-                    retry_after.add(r.headers.get("retry-after", "?"))
-                    await asyncio.sleep(0.05)
-                if r.status_code >= 400 and "json" not in r.headers.get("content-type", ""):
-                    bad_bodies += 1
-                k += 1
+        c = Connection(url)
+        k = i
+        while time.perf_counter() < stop:
+            t0 = time.perf_counter()
+            r = await c.post(route, {"text": texts[k % len(texts)]})
+            dt = time.perf_counter() - t0
+            statuses[r.status] = statuses.get(r.status, 0) + 1
+            counter[0] += 1
+            if r.status == 200:
+                lat.append(dt)
+            elif r.status == 503:
+                rejected.append(dt)
+                retry_after.add(r.headers.get("retry-after", "?"))
+                await asyncio.sleep(0.05)
+            if r.status >= 400 and "json" not in r.headers.get("content-type", ""):
+                bad_bodies += 1
+            k += 1
+        await c.close()
 
     t0 = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(n)))

@@ -2,6 +2,11 @@
 
 Features add their own (an auth dependency, a rate limiter) beside these and attach them to
 routers with ``dependencies=[...]`` in :mod:`hanvoice.service.routes`.
+
+Every dependency is ``async def`` although none awaits: FastAPI runs a plain ``def``
+dependency on a thread-pool thread, one hop (a queue, a wake-up, two GIL hand-overs) per
+dependency per request. Under a flood of requests that are refused at once that was most of a
+503's cost and it took the GIL from the cores' pieces.
 """
 
 from __future__ import annotations
@@ -28,48 +33,48 @@ def _state(conn: HTTPConnection, name: str) -> object:
     return value
 
 
-def get_settings(conn: HTTPConnection) -> Settings:
+async def get_settings(conn: HTTPConnection) -> Settings:
     s = _state(conn, "settings")
     assert isinstance(s, Settings)
     return s
 
 
-def get_synthesis(conn: HTTPConnection) -> Synthesis:
+async def get_synthesis(conn: HTTPConnection) -> Synthesis:
     s = _state(conn, "synthesis")
     return s  # type: ignore[return-value]  # any object with the Synthesis methods
 
 
-def get_catalog(conn: HTTPConnection) -> VoiceCatalog:
+async def get_catalog(conn: HTTPConnection) -> VoiceCatalog:
     c = _state(conn, "catalog")
     assert isinstance(c, VoiceCatalog)
     return c
 
 
-def get_pool(conn: HTTPConnection) -> WorkerPool:
+async def get_pool(conn: HTTPConnection) -> WorkerPool:
     p = _state(conn, "pool")
     assert isinstance(p, WorkerPool)
     return p
 
 
-def get_store(conn: HTTPConnection) -> AudioStore:
+async def get_store(conn: HTTPConnection) -> AudioStore:
     s = _state(conn, "audio_store")
     assert isinstance(s, AudioStore)
     return s
 
 
-def get_metrics(conn: HTTPConnection) -> Metrics:
+async def get_metrics(conn: HTTPConnection) -> Metrics:
     m = _state(conn, "metrics")
     assert isinstance(m, Metrics)
     return m
 
 
-def get_lifecycle(conn: HTTPConnection) -> Lifecycle:
+async def get_lifecycle(conn: HTTPConnection) -> Lifecycle:
     lc = _state(conn, "lifecycle")
     assert isinstance(lc, Lifecycle)
     return lc
 
 
-def require_json(conn: HTTPConnection) -> None:
+async def require_json(conn: HTTPConnection) -> None:
     """415 unless the body is declared JSON (before FastAPI tries to parse it)."""
     ctype = conn.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/json" and not ctype.endswith("+json"):
