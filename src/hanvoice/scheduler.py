@@ -25,6 +25,18 @@ Each request gets a :class:`Flow`. The policy, in order:
    chapter never waits for another to finish; short requests only delay them by their own
    work, which admission bounds.
 
+4. **An express lane for short flows**: a piece cannot be interrupted, so a greeting that
+   arrives while two chapters hold both cores would wait for one of their pieces to end (a
+   vocoder window: ~50 ms) before *each* of its steps (text analysis, acoustic model,
+   vocoder), since between two of its steps the core that served it takes a chapter's
+   next piece. ``express`` extra threads take only pieces of short flows, and only while a
+   long flow's piece holds a regular worker; they run at a higher priority than the
+   workers (``express_nice``), so the operating system preempts a chapter's piece for the
+   greeting's. The machine then runs one thread more than it has cores for a few dozen
+   milliseconds; no work is lost, the chapter just waits that long. Among short requests
+   only (16 prompts at once) the express lane stays idle: plain queueing by least work
+   left is fair there.
+
 Within a flow pieces run first in, first out: a stream's first window before its later
 ones. A piece may name a :class:`Resource` with a capacity (an engine's one set of
 acoustic interpreters): a worker skips pieces whose resource is in use up to capacity and
@@ -165,6 +177,8 @@ class Scheduler:
         *,
         long_work: float = LONG_WORK,
         nice: int = 0,
+        express: int = 0,
+        express_nice: int = 0,
         name: str = "hanvoice-piece",
     ) -> None:
         self.workers = max(1, workers or os.cpu_count() or 1)
@@ -173,8 +187,17 @@ class Scheduler:
         """Added to the workers' niceness (Linux threads have their own): a service gives its
         event loop the CPU first, so a 503, a cache hit or a probe never waits for
         inference; idle cores still go to the pieces."""
+        self.express = max(0, express)
+        """Threads of the express lane (policy 4); 0 for a script, which runs alone."""
+        self.express_nice = express_nice
+        """Added to the express threads' niceness: below :attr:`nice`, so they preempt."""
         self._name = name
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._express_cond = threading.Condition(self._lock)
+        self._express_threads: list[threading.Thread] = []
+        self._long_running = 0
+        """Pieces of long flows running now (the express lane opens while there are any)."""
         self._flows: dict[int, Flow] = {}
         """Flows not yet closed (for the backlog), by sequence number."""
         self._ready: dict[int, Flow] = {}
@@ -221,9 +244,10 @@ class Scheduler:
             self._stopped = True
             flows = list(self._ready.values())
             self._cond.notify_all()
+            self._express_cond.notify_all()
         for f in flows:
             self._cancel(f)
-        for t in self._threads:
+        for t in self._threads + self._express_threads:
             t.join(timeout=10)
 
     # --- internals ----------------------------------------------------------------------
@@ -236,14 +260,31 @@ class Scheduler:
             self._queued += 1
             self._ready[flow.seq] = flow
             if len(self._threads) < self.workers:
-                self._spawn()
+                self._spawn(express=False)
             self._cond.notify()
+            if self._express_open() and self._short(flow):
+                self._open_express()
 
-    def _spawn(self) -> None:
-        index = len(self._threads)
-        t = threading.Thread(target=self._work, name=f"{self._name}-{index}", daemon=True)
-        self._threads.append(t)
+    def _spawn(self, *, express: bool) -> None:
+        threads = self._express_threads if express else self._threads
+        name = f"{self._name}-{'express-' if express else ''}{len(threads)}"
+        t = threading.Thread(target=self._work, args=(express,), name=name, daemon=True)
+        threads.append(t)
         t.start()
+
+    def _open_express(self) -> None:
+        """A long piece just took a worker: short pieces already queued may go express."""
+        if self.express and any(self._short(f) for f in self._ready.values()):
+            if len(self._express_threads) < self.express:
+                self._spawn(express=True)
+            self._express_cond.notify()
+
+    def _short(self, flow: Flow) -> bool:
+        return flow.remaining < self.long_work
+
+    def _express_open(self) -> bool:
+        """The express lane runs while a long flow's piece holds a regular worker."""
+        return self.express > 0 and self._long_running > 0
 
     def resize(self, workers: int) -> None:
         """Use ``workers`` cores from now on (a hot reload): threads beyond it stop after
@@ -267,10 +308,15 @@ class Scheduler:
         with self._cond:
             self._flows.pop(flow.seq, None)
 
-    def _pick(self) -> tuple[Flow, _Piece] | None:
-        """The next piece by the policy above, or None if nothing eligible is queued."""
+    def _pick(self, express: bool = False) -> tuple[Flow, _Piece] | None:
+        """The next piece by the policy above, or None if nothing eligible is queued. The
+        express lane takes short flows' pieces only, and only while it is open."""
+        if express and not self._express_open():
+            return None
         best: tuple[tuple[float, float, int], Flow, _Piece] | None = None
         for flow in self._ready.values():
+            if express and not self._short(flow):
+                continue
             piece = next((p for p in flow.pieces if self._free(p.resource)), None)
             if piece is None:
                 continue
@@ -292,20 +338,26 @@ class Scheduler:
     def _free(self, resource: Resource | None) -> bool:
         return resource is None or self._held.get(resource.name, 0) < resource.capacity
 
-    def _work(self) -> None:
+    def _work(self, express: bool) -> None:
         me = threading.current_thread()
-        if self.nice:
-            lower_priority(self.nice)
+        nice = self.express_nice if express else self.nice
+        if nice:
+            lower_priority(nice)
+        cond = self._express_cond if express else self._cond
         while True:
-            with self._cond:
+            with self._lock:
                 picked = None
                 while picked is None:
-                    if self._stopped or me not in self._threads[: self.workers]:
+                    if self._stopped or not self._staffed(me, express):
                         return
-                    picked = self._pick()
+                    picked = self._pick(express)
                     if picked is None:
-                        self._cond.wait()
+                        cond.wait()
                 flow, piece = picked
+                long = not express and not self._short(flow)
+                self._long_running += long
+                if long:
+                    self._open_express()
                 self._queued -= 1
                 self._running += 1
                 flow.running += 1
@@ -322,13 +374,21 @@ class Scheduler:
                 self._run(piece)
             finally:
                 used = time.perf_counter() - began
-                with self._cond:
+                with self._lock:
+                    self._long_running -= long
                     self._running -= 1
                     flow.running -= 1
                     flow.attained += used
                     if piece.resource is not None:
                         self._held[piece.resource.name] -= 1
                         self._cond.notify_all()  # a piece waiting for it may now go
+                        self._express_cond.notify_all()
+
+    def _staffed(self, me: threading.Thread, express: bool) -> bool:
+        """Whether this thread still has a place (``resize`` may have shrunk the pool)."""
+        if express:
+            return me in self._express_threads[: self.express]
+        return me in self._threads[: self.workers]
 
     @staticmethod
     def _run(piece: _Piece) -> None:

@@ -231,3 +231,74 @@ def test_queue_wait_is_reported_when_the_first_piece_starts(sched: Scheduler) ->
         f.submit(lambda: None).result(timeout=10)
         f.submit(lambda: None).result(timeout=10)
     assert seen == [f] and f.queue_wait is not None and f.queue_wait >= 0
+
+
+# --- the express lane (policy 4) ------------------------------------------------------------
+
+
+def _holding(sched: Scheduler, cost: float, label: str) -> tuple[Flow, threading.Event]:
+    """A flow of ``cost`` whose one piece holds a worker until the event is set."""
+    started, hold = threading.Event(), threading.Event()
+
+    def piece() -> None:
+        started.set()
+        hold.wait(30)
+
+    f = sched.flow(cost=cost, label=label)
+    f.submit(piece)
+    assert started.wait(10)
+    return f, hold
+
+
+def test_the_express_lane_runs_a_short_flow_beside_a_long_piece() -> None:
+    sched = Scheduler(1, express=1)
+    long, hold = _holding(sched, 20.0, "long")
+    with sched.flow(cost=0.05, label="short") as short:
+        # the only worker is held by the long flow: the short piece still completes
+        assert short.submit(lambda: threading.current_thread().name).result(timeout=10) == (
+            "hanvoice-piece-express-0"
+        )
+    hold.set()
+    long.close()
+    sched.close()
+
+
+@pytest.mark.parametrize(
+    ("holder", "waiter"),
+    [
+        (0.05, 0.05),  # among short requests the lane stays closed: plain queueing
+        (20.0, 20.0),  # a long flow never goes express
+    ],
+)
+def test_the_express_lane_stays_closed(holder: float, waiter: float) -> None:
+    sched = Scheduler(1, express=1)
+    first, hold = _holding(sched, holder, "first")
+    second = sched.flow(cost=waiter, label="second")
+    fut = second.submit(lambda: None)
+    with pytest.raises(TimeoutError):
+        fut.result(timeout=0.3)
+    hold.set()
+    fut.result(timeout=10)
+    for f in (first, second):
+        f.close()
+    sched.close()
+
+
+def test_the_lane_opens_whenever_a_long_piece_takes_the_worker() -> None:
+    sched = Scheduler(1, express=1)
+    gate = threading.Event()
+    long = sched.flow(cost=20.0, label="long")
+    short = sched.flow(cost=0.05, label="short")
+    # the worker is held by a short piece (lane closed), a long piece queues behind it
+    blocker = short.submit(gate.wait, 30)
+    long_started, release_long = threading.Event(), threading.Event()
+    long.submit(lambda: (long_started.set(), release_long.wait(30)))
+    gate.set()
+    blocker.result(timeout=10)
+    assert long_started.wait(10)
+    # the long piece holds the worker now: a new short piece is served by the lane
+    short.submit(lambda: None).result(timeout=10)
+    release_long.set()
+    for f in (long, short):
+        f.close()
+    sched.close()

@@ -17,6 +17,7 @@ Run it with ``hanvoice serve`` (graceful drain on SIGTERM) or
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -145,7 +146,9 @@ async def _start(app: FastAPI, settings: Settings, metrics: Metrics, stack: Asyn
     """Load the voices (off the loop), make the pool and the services."""
     logging.getLogger("hanvoice").setLevel(settings.log_level.upper())
     # the node's one scheduler: every core, below the event loop's priority
-    scheduler = Scheduler(settings.worker_count, nice=WORKER_NICE)
+    scheduler = Scheduler(
+        settings.worker_count, nice=WORKER_NICE, express=EXPRESS_LANE, express_nice=EXPRESS_NICE
+    )
     stack.callback(scheduler.close)
     scheduler.on_first_start = lambda f: metrics.queue_wait.observe(f.queue_wait or 0.0)
     catalog = load_catalog(settings, scheduler)
@@ -197,6 +200,12 @@ async def _start(app: FastAPI, settings: Settings, metrics: Metrics, stack: Asyn
 WORKER_NICE = 5
 """Inference threads run 5 nice levels below the event loop: about 3:1 for the loop when
 both want a core, so admission, 503s, cache hits and probes stay fast under full load."""
+EXPRESS_LANE = 1
+"""Threads that run short requests' pieces beside long ones' (``Scheduler``'s policy 4): a
+prompt sent while audiobook chapters hold every core does not wait for their pieces."""
+EXPRESS_NICE = 1
+"""The express thread's nice levels below the event loop: above the workers (about 2.4:1
+when it shares a core with one), just below the loop."""
 READY_PROBE_CHARS = 50
 """``/ready`` is 503 while a request this long would be refused (a typical prompt)."""
 
@@ -217,4 +226,19 @@ async def _warm_up(app: FastAPI) -> None:
             await service.synthesize(SynthesisRequest("你好。", SynthesisParams(), format=fmt))
     except Exception:  # warm-up is an optimisation; a failure shows in the logs
         log.exception("warm-up failed")
+    _freeze_heap()
     app.state.lifecycle.ready()
+
+
+def _freeze_heap() -> None:
+    """Move every object alive after start-up (voices, lexicons, the app) out of the
+    garbage collector's sight.
+
+    A full collection walks every tracked object with the GIL held. Under a storm of
+    requests (each allocates a little) one ran every few seconds and stopped the event loop
+    and the cores' pieces for tens of milliseconds each time: that was the tail of a 503's
+    latency. What start-up made lives as long as the process; scanning it never frees
+    anything.
+    """
+    gc.collect()
+    gc.freeze()
