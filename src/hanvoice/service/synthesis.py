@@ -180,7 +180,8 @@ class SynthesisService:
 
     # --- whole responses ----------------------------------------------------------------
     def admit(self, plan: _Plan) -> Flow:
-        return self.pool.admit(plan.voice.cost(len(plan.text)), plan.voice.info.id)
+        voice = plan.voice.info.id
+        return self.pool.admit(plan.voice.cost(len(plan.text)), voice, key=(voice, plan.text))
 
     async def synthesize(self, req: SynthesisRequest) -> AudioResult:
         plan = self.plan(req)

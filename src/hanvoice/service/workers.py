@@ -11,8 +11,18 @@ request is admitted while the backlog's expected drain time (the remaining cost 
 admitted request over the cores) plus its own stays under ``max_backlog`` seconds. Beyond
 that it fails at once with :class:`~hanvoice.errors.Overloaded` (503) and a ``Retry-After``
 of the seconds the backlog needs to drain far enough. A request larger than the bound on its
-own is admitted when nothing else runs, so no text within the length limit is refused
-forever. ``max_requests`` also bounds how many are in flight at once (memory).
+own counts as half the bound: it is admitted once the backlog is under half of it, so no
+text within the length limit is refused forever. ``max_requests`` also bounds how many are
+in flight at once (memory).
+
+A long request refused for its size would otherwise starve under steady load: every time
+some work drains, smaller requests fill the room again, and its retries never fit (under
+eight clients sending texts up to 3,000 characters, 3 in 60 long texts were refused twenty
+times in a row). So the first long request refused for work gets a *reservation*: until it
+comes back (its Retry-After plus :data:`RESERVE_GRACE`), other long requests are admitted
+only if they leave room for it. Short ones still pass: under least-work-first they leave the
+cores at once, so they do not delay it. A retry is recognised by its ``key`` (voice and
+text).
 """
 
 from __future__ import annotations
@@ -21,8 +31,10 @@ import asyncio
 import functools
 import math
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TypeVar
 
 from hanvoice.errors import Overloaded
@@ -31,6 +43,16 @@ from hanvoice.scheduler import Flow, Scheduler, lower_priority
 T = TypeVar("T")
 
 RETRY_AFTER_MAX = 60
+RESERVE_GRACE = 5.0
+"""Seconds past its Retry-After that a reservation is kept for a client that never returns."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Reservation:
+    key: Hashable
+    need: float
+    """Seconds of backlog the reserved request will add."""
+    until: float
 
 
 class WorkerPool:
@@ -40,6 +62,7 @@ class WorkerPool:
         *,
         max_backlog: float = 20.0,
         max_requests: int = 64,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.scheduler = scheduler
         self.max_backlog = max_backlog
@@ -54,6 +77,8 @@ class WorkerPool:
             else None,
         )
         self._lock = threading.Lock()
+        self._clock = clock
+        self._reservation: _Reservation | None = None
         self.rejected = 0
         self.probe_cost = 0.0
         """CPU seconds of a typical short request (50 characters of the default voice):
@@ -90,25 +115,41 @@ class WorkerPool:
         need = self.probe_cost / self.scheduler.workers
         return self.admitted >= self.max_requests or self.backlog() + need > self.max_backlog
 
-    def admit(self, cost: float, label: str = "") -> Flow:
-        """A flow for a request of ``cost`` CPU seconds, or :class:`Overloaded` at once."""
+    def admit(self, cost: float, label: str = "", key: Hashable = None) -> Flow:
+        """A flow for a request of ``cost`` CPU seconds, or :class:`Overloaded` at once.
+        ``key`` names the request across retries (for the reservation)."""
         with self._lock:
+            now = self._clock()
             active = self.scheduler.active
             backlog = self.scheduler.backlog()
             need = cost / self.scheduler.workers
-            over = backlog + need - self.max_backlog
+            # a request larger than half the bound counts as half of it: it goes once the
+            # backlog is under half the bound (the reservation keeps that room), not only on
+            # an idle node, which under steady load never comes
+            counted = min(need, self.max_backlog / 2)
+            long = cost >= self.scheduler.long_work
+            held = self._reservation
+            if held is not None and held.until <= now:
+                held = self._reservation = None
+            mine = held is not None and key is not None and held.key == key
+            room_kept = held.need if held is not None and long and not mine else 0.0
+            over = backlog + counted + room_kept - self.max_backlog
             if active and (over > 0 or active >= self.max_requests):
                 self.rejected += 1
                 # over the work bound: until enough has drained; over the count: until about
                 # one request's share of the backlog is done
                 eta = over if over > 0 else backlog / active
                 wait = max(1, min(RETRY_AFTER_MAX, math.ceil(eta)))
+                if over > 0 and long and key is not None and (held is None or mine):
+                    self._reservation = _Reservation(key, counted, now + wait + RESERVE_GRACE)
                 raise Overloaded(
                     f"this node has {backlog:.1f} s of work queued (limit "
                     f"{self.max_backlog:g} s) and this request needs {need:.1f} s more; "
                     f"retry in {wait} s",
                     retry_after=wait,
                 )
+            if mine:
+                self._reservation = None
             return self.scheduler.flow(cost, label)
 
     async def run(self, fn: Callable[[], T]) -> T:

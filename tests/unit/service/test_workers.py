@@ -9,7 +9,7 @@ import pytest
 
 from hanvoice.errors import Overloaded
 from hanvoice.scheduler import Scheduler
-from hanvoice.service.workers import WorkerPool
+from hanvoice.service.workers import RESERVE_GRACE, WorkerPool
 
 
 @pytest.fixture
@@ -26,7 +26,9 @@ def pool() -> WorkerPool:
         ([], 100.0, True, None),  # alone, even larger than the bound: admitted
         ([8.0], 10.0, True, None),  # 4 s + 5 s <= 10 s
         ([8.0, 8.0], 6.0, False, 1),  # 8 + 3 = 11 s: 1 s over
-        ([16.0], 14.0, False, 5),  # 8 + 7 = 15 s: 5 s over
+        ([16.0], 8.0, False, 2),  # 8 + 4 = 12 s: 2 s over
+        ([16.0], 14.0, False, 3),  # 7 s is over half the bound: counts 5 s; 3 s over
+        ([2.0], 40.0, True, None),  # 1 s + 20 s counted as 5 s: a huge one is not starved
         ([0.1, 0.1, 0.1, 0.1], 0.1, False, 1),  # small, but 4 requests in flight already
     ],
 )
@@ -89,3 +91,44 @@ def test_resize_moves_the_request_bound(pool: WorkerPool) -> None:
     flows.append(pool.admit(0.01))
     for f in flows:
         f.close()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_refused_long_request_keeps_its_room_until_it_returns() -> None:
+    clock = Clock()
+    pool = WorkerPool(Scheduler(2), max_backlog=10.0, max_requests=8, clock=clock)
+    running = pool.admit(12.0)  # 6 s of backlog
+    with pytest.raises(Overloaded) as info:
+        pool.admit(12.0, key="chapter")  # 6 + 5 (half the bound, at most) > 10: refused
+    assert info.value.retry_after == 1
+    with pytest.raises(Overloaded):
+        pool.admit(4.0, key="other")  # 6 + 2 would fit, but not beside the reserved 6
+    pool.admit(0.5, key="prompt").close()  # a short one still passes
+    running.close()
+    mine = pool.admit(12.0, key="chapter")  # it came back: admitted, reservation used up
+    pool.admit(4.0, key="other").close()  # 6 + 2 <= 10 again
+    mine.close()
+    pool.shutdown()
+    pool.scheduler.close()
+
+
+def test_a_reservation_lapses_when_its_request_never_returns() -> None:
+    clock = Clock()
+    pool = WorkerPool(Scheduler(2), max_backlog=10.0, max_requests=8, clock=clock)
+    running = pool.admit(12.0)
+    with pytest.raises(Overloaded):
+        pool.admit(12.0, key="gone")
+    with pytest.raises(Overloaded):
+        pool.admit(4.0, key="other")
+    clock.now = 2 + RESERVE_GRACE + 0.1  # its Retry-After and the grace have passed
+    pool.admit(4.0, key="other").close()
+    running.close()
+    pool.shutdown()
+    pool.scheduler.close()
