@@ -31,7 +31,7 @@ from hanvoice import __version__
 from hanvoice.config import Settings
 from hanvoice.errors import ConfigError
 from hanvoice.scheduler import Scheduler
-from hanvoice.service import errors, production
+from hanvoice.service import errors, memory, production
 from hanvoice.service.audio_store import AudioStore
 from hanvoice.service.lifecycle import Lifecycle, Phase
 from hanvoice.service.metrics import Metrics
@@ -91,11 +91,13 @@ def create_app(settings: Settings | None = None, extensions: Sequence[Extension]
             for ext in exts:
                 await stack.enter_async_context(ext(app))
             warm = asyncio.create_task(_warm_up(app))
+            trim = asyncio.create_task(memory.trim_periodically())
             try:
                 yield
             finally:
                 app.state.lifecycle.drain()
                 warm.cancel()
+                trim.cancel()
 
     app = FastAPI(
         title="hanvoice",

@@ -46,9 +46,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def serve(settings: Any) -> None:
+    from hanvoice.service import memory
     from hanvoice.service.server import run
 
-    _tune_malloc()
+    memory.tune_malloc()
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     run(settings)
 
@@ -58,43 +59,3 @@ GIL_SWITCH_INTERVAL = 0.001
 The event loop needs the GIL a dozen times per request; behind threads walking requests
 through their pieces it waited up to 5 ms each time, so a 503 or a cache hit took tens of
 milliseconds under full load. Inference itself runs with the GIL released."""
-
-
-def _tune_malloc() -> None:
-    """Two glibc malloc arenas instead of up to eight per core, and a fixed threshold above
-    which blocks are mapped (and given back to the system when freed).
-
-    Each thread that allocates gets its own arena; the audio buffers of requests handled on
-    different worker threads then fragment many heaps and resident memory creeps up. With
-    two, the server stays ~16 MB lower under 16 clients (docs/performance.md).
-
-    glibc's mmap threshold is dynamic: freeing a mapped block raises it to that block's size
-    (up to 32 MB). After the first long answer (a 3,000-character text is ~30 MB of PCM) every
-    later buffer below that size came from the heaps, whose freed middles are never returned:
-    under eight clients sending long texts the server sat ~110 MB higher. A fixed 1 MB
-    threshold keeps large audio buffers mapped, so their memory leaves with them; the small
-    ones (a vocoder window is ~0.25 MB) stay on the heaps. ``MALLOC_ARENA_MAX`` /
-    ``MALLOC_MMAP_THRESHOLD_`` in the environment win; elsewhere than glibc this does
-    nothing.
-    """
-    import contextlib
-    import ctypes
-    import ctypes.util
-    import os
-
-    name = ctypes.util.find_library("c")
-    if not name:
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(name)
-        if "MALLOC_ARENA_MAX" not in os.environ:
-            libc.mallopt(M_ARENA_MAX, 2)
-        if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
-            libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
-        if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
-            libc.mallopt(M_TRIM_THRESHOLD, 4 * MMAP_THRESHOLD)
-
-
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8
-"""glibc's ``mallopt`` parameter numbers (malloc.h)."""
-MMAP_THRESHOLD = 1 << 20
