@@ -136,6 +136,14 @@ def rules() -> list[Rule]:
         Rule("date", re.compile(r"(?<![\d.])" + date_sep + r"(?![\d.]*\d)"), _date),
         Rule("date", re.compile(r"(?<![\d.])" + date_cn), _date),
         Rule(
+            "date",  # 2008.08-2010.10: a range of months
+            re.compile(
+                r"(?<![\d.])(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})\s*[-~～—–到至]\s*"
+                r"(?P<y2>\d{4})(?P=sep)(?P<m2>\d{1,2})(?![\d./\-])"
+            ),
+            _month_range,
+        ),
+        Rule(
             "date",
             re.compile(
                 r"(?<![\d.])(?P<y>\d{4})[-/.](?P<m>\d{1,2})(?P<d>)(?P<suffix>)(?=月|$|[^\d.\-/])"
@@ -246,6 +254,31 @@ def rules() -> list[Rule]:
             _time,
         ),
     ]
+
+
+def _month_range(m: re.Match[str]) -> Replacement:
+    """``2008.08-2010.10`` -> 二零零八年八月到二零一零年十月: both ends must be year-months
+    by :func:`_year_month`'s test (a valid month, zero-padded or near a date word after a
+    dot, no unit after: ``1999.9-2000.1元`` stays two amounts)."""
+    text = m.string
+    ends = [(m.group("y"), m.group("m")), (m.group("y2"), m.group("m2"))]
+    if context.quantity_follows(text, m.end()) or not all(
+        _is_year_month(y, mo, m.group("sep"), text, m.start(), m.end()) for y, mo in ends
+    ):
+        return None
+    out: list[Piece | str] = []
+    for y, mo in ends:
+        out += [year(y), Piece("年" + cardinal(str(int(mo))) + "月"), "到"]
+    return out[:-1]
+
+
+def _is_year_month(y: str, mo: str, sep: str, text: str, start: int, end: int) -> bool:
+    """A year and a month, not an amount: a valid month; after a dot, zero-padded in a
+    year from 1900 to 2099 or with a date word near (``2026.5入职``)."""
+    if not _valid(int(mo)) or len(mo) > 2:
+        return False
+    padded = len(mo) == 2 and 1900 <= int(y) <= 2099  # 2008.08, 2010.10
+    return sep != "." or padded or context.is_date_context(text, start, end)
 
 
 def _year_month(m: re.Match[str]) -> Replacement:

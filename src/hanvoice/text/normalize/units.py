@@ -2,8 +2,8 @@
 
 ``"5km"`` -> 五公里, ``"2kg"`` -> 两公斤, ``"-5℃"`` -> 零下五摄氏度, ``"3-5km"`` -> 三到五公里,
 ``"5℃~10℃"`` -> 五摄氏度到十摄氏度, ``"100m²"`` -> 一百平方米, ``"120km/h"`` ->
-一百二十公里每小时, ``"16GB"`` -> 十六GB (letters spelled). Symbols and names are in
-``data/text/units.tsv``.
+每小时一百二十公里 (a reading with ``{}`` says the number inside it), ``"16GB"`` -> 十六GB
+(letters spelled). Symbols and names are in ``data/text/units.tsv``.
 """
 
 from __future__ import annotations
@@ -37,12 +37,18 @@ def _unit(m: re.Match[str]) -> Replacement:
         if prev.isascii() and (prev.isalnum() or prev in ").]"):
             return None  # "B-5m" is not a negative
     first = m.group("u0")  # the same unit after both numbers (the pattern checks)
-    out = _value(a, temperature=temperature, liang=liang and not b)
+    before, _, after = reading.rpartition("{}")  # "每小时{}公里": before the number, after
+    if m.string[: m.start()].rstrip().endswith(("时速", "每小时")):
+        before = ""  # 时速120km/h: 时速一百二十公里, not 时速每小时
+    out = [Piece(before)] if before else []
+    out += _value(a, temperature=temperature, liang=liang and not b)
     if first:  # "5℃~10℃": the unit said after both numbers
-        out.append(_said(reading))
+        out += [_said(after), Piece("到")] + ([Piece(before)] if before else [])
+    elif b:
+        out.append(Piece("到"))
     if b:
-        out += [Piece("到"), *_value(b, temperature=temperature, liang=liang)]
-    out.append(_said(reading))
+        out += _value(b, temperature=temperature, liang=liang)
+    out.append(_said(after))
     return out
 
 
