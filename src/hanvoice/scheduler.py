@@ -13,18 +13,19 @@ Each request gets a :class:`Flow`. The policy, in order:
    model) and gets the whole machine.
 2. **Least work left first**: among flows with ready pieces, the one with the least
    estimated work remaining goes first (its cost, estimated from its text when it was
-   admitted, less the core time it has had). A greeting that arrives while two audiobook
-   chapters run has a few tens of milliseconds left, so its pieces run next: it waits only
-   for the pieces already running, however long the chapters are. Round robin would make
-   it wait one piece per other flow for *each* of its pieces, and least-attained-service
-   would make equal requests share the cores and all finish late; a text-to-speech job's
-   size is known well from its text, so the scheduler uses it. Flows without an estimate
-   (cost 0) go first come, first served.
+   admitted, less the core time it has had); flows within a factor :data:`SIMILAR_WORK` of
+   that least go first come, first served, so estimates that drift a little never let
+   later requests of the same size overtake an earlier one forever. A greeting that
+   arrives while two audiobook chapters run has a few tens of milliseconds left, so its
+   pieces run next: it waits only for the pieces already running, however long the
+   chapters are. Round robin would make it wait one piece per other flow for *each* of its
+   pieces, and least-attained-service would make equal requests share the cores and all
+   finish late; a text-to-speech job's size is known well from its text, so the scheduler
+   uses it. Flows without an estimate (cost 0) go first come, first served.
 3. **No starvation among long ones**: flows with at least :data:`LONG_WORK` seconds left
    are "long" and share the cores round-robin (least recently served first), so one
    chapter never waits for another to finish; short requests only delay them by their own
    work, which admission bounds.
-
 4. **An express lane for short flows**: a piece cannot be interrupted, so a greeting that
    arrives while two chapters hold both cores would wait for one of their pieces to end (a
    vocoder window: ~50 ms) before *each* of its steps (text analysis, acoustic model,
@@ -64,6 +65,11 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+SIMILAR_WORK = 2.0
+"""Short flows whose remaining work is within this factor of the least are served first come,
+first served. Strict least-work-first starved requests of the same size: estimates are
+learned as requests finish, so a prompt admitted while the estimate was 10 % higher waited
+behind every later one (16 clients sending 50-character prompts: p99 31 s, median 2 s)."""
 LONG_WORK = 1.0
 """Core-seconds of estimated remaining work from which a flow counts as long: long flows
 share the cores round-robin (a 50-character request needs ~0.25 s, a 2,000-character
@@ -313,23 +319,30 @@ class Scheduler:
         express lane takes short flows' pieces only, and only while it is open."""
         if express and not self._express_open():
             return None
-        best: tuple[tuple[float, float, int], Flow, _Piece] | None = None
+        short: list[tuple[Flow, _Piece]] = []
+        long: tuple[tuple[float, int], Flow, _Piece] | None = None
         for flow in self._ready.values():
             if express and not self._short(flow):
                 continue
             piece = next((p for p in flow.pieces if self._free(p.resource)), None)
             if piece is None:
                 continue
-            left = flow.remaining
-            if left >= self.long_work:  # long: round robin among the long ones
-                key = (self.long_work, flow.served_at, flow.seq)
-            else:
-                key = (left, 0.0, flow.seq)
-            if best is None or key < best[0]:
-                best = (key, flow, piece)
-        if best is None:
+            if self._short(flow):
+                short.append((flow, piece))
+            elif long is None or (flow.served_at, flow.seq) < long[0]:
+                long = ((flow.served_at, flow.seq), flow, piece)  # round robin among long
+        if short:
+            # least work left, but only by a clear margin: within a factor of
+            # SIMILAR_WORK of the least, first come first served
+            least = min(f.remaining for f, _ in short)
+            flow, piece = min(
+                ((f, p) for f, p in short if f.remaining <= least * SIMILAR_WORK),
+                key=lambda fp: fp[0].seq,
+            )
+        elif long is not None:
+            _, flow, piece = long
+        else:
             return None
-        _, flow, piece = best
         flow.pieces.remove(piece)
         if not flow.pieces:
             del self._ready[flow.seq]

@@ -103,18 +103,28 @@ def test_long_flows_share_the_cores_round_robin() -> None:
     sched.close()
 
 
-def test_among_short_flows_the_least_work_left_goes_first() -> None:
+@pytest.mark.parametrize(
+    ("costs", "order"),
+    [
+        ((0.5, 0.1, 0.3, 0.1), [1, 3, 0, 2]),  # 0.1s first; 0.5 and 0.3 are alike: FIFO
+        ((0.9, 0.1, 0.3), [1, 2, 0]),  # each less than half the next: shortest first
+        ((0.30, 0.27, 0.33, 0.25), [0, 1, 2, 3]),  # a drifting estimate: arrival order
+    ],
+)
+def test_among_short_flows_clearly_less_work_goes_first(
+    costs: tuple[float, ...], order: list[int]
+) -> None:
     sched = Scheduler(1)
     log = Log()
     hold = threading.Event()
     with sched.flow(cost=0.0) as blocker:
         blocker.submit(hold.wait)
-        flows = [sched.flow(cost=c, label=str(c)) for c in (0.5, 0.1, 0.3, 0.1)]
+        flows = [sched.flow(cost=c, label=str(c)) for c in costs]
         futures = [f.submit(log.piece, f.label, k, 0.0) for k, f in enumerate(flows)]
         hold.set()
         wait_all(futures)
-    # shortest first; equal ones first come, first served (a FIFO, not a share)
-    assert [i for _, i in log.order] == [1, 3, 2, 0]
+    # a FIFO, not a share: each flow's one piece runs whole, in this order
+    assert [i for _, i in log.order] == order
     for f in flows:
         f.close()
     sched.close()

@@ -222,7 +222,9 @@ class SynthesisService:
             steps.abandon()
         if pcm:
             head = wav_header(plan.rate, 2 * samples) if plan.fmt.name == "wav" else b""
-            encoded = head + b"".join(data)
+            data.insert(0, head)
+            encoded = b"".join(data)  # one copy (``head + join`` made two: 3x the PCM at once)
+            data.clear()
             duration = samples / plan.rate
         else:
             audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)

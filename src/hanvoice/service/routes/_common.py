@@ -89,9 +89,10 @@ def json_with_audio(model: BaseModel, data: bytes) -> Response:
         return Response(head, media_type="application/json")
 
     def body() -> Iterator[bytes]:
+        view = memoryview(data)  # slices of a view are not copies
         yield b'{"audio":"'
         for i in range(0, len(data), B64_SLICE):
-            yield base64.b64encode(data[i : i + B64_SLICE])
+            yield base64.b64encode(view[i : i + B64_SLICE])
         yield b'"' + (b"," + rest[1:].encode() if rest != "{}" else b"}")
 
     return StreamingResponse(body(), media_type="application/json")
