@@ -22,7 +22,7 @@ Each request gets a :class:`Flow`. The policy, in order:
    pieces, and least-attained-service would make equal requests share the cores and all
    finish late; a text-to-speech job's size is known well from its text, so the scheduler
    uses it. Flows without an estimate (cost 0) go first come, first served.
-3. **No starvation among long ones**: flows with at least :data:`LONG_WORK` seconds left
+3. **No starvation among long ones**: flows estimated at :data:`LONG_WORK` seconds or more
    are "long" and share the cores round-robin (least recently served first), so one
    chapter never waits for another to finish; short requests only delay them by their own
    work, which admission bounds.
@@ -286,7 +286,10 @@ class Scheduler:
             self._express_cond.notify()
 
     def _short(self, flow: Flow) -> bool:
-        return flow.remaining < self.long_work
+        """Estimated below :attr:`long_work` when admitted. By the estimate, not by what is
+        left: a chapter whose estimate was low has "nothing left" for the end of its run,
+        and counted as short it went before every greeting and closed the express lane."""
+        return flow.cost < self.long_work
 
     def _express_open(self) -> bool:
         """The express lane runs while a long flow's piece holds a regular worker."""
