@@ -269,7 +269,7 @@ class Scheduler:
                 self._spawn(express=False)
             self._cond.notify()
             if self._express_open() and self._short(flow):
-                self._open_express()
+                self._wake_express()
 
     def _spawn(self, *, express: bool) -> None:
         threads = self._express_threads if express else self._threads
@@ -278,18 +278,20 @@ class Scheduler:
         threads.append(t)
         t.start()
 
-    def _open_express(self) -> None:
-        """A long piece just took a worker: short pieces already queued may go express."""
-        if self.express and any(self._short(f) for f in self._ready.values()):
-            if len(self._express_threads) < self.express:
-                self._spawn(express=True)
-            self._express_cond.notify()
+    def _wake_express(self) -> None:
+        if len(self._express_threads) < self.express:
+            self._spawn(express=True)
+        self._express_cond.notify()
+
+    def is_long(self, cost: float) -> bool:
+        """Whether a request estimated at ``cost`` core-seconds is a long one (policy 3)."""
+        return cost >= self.long_work
 
     def _short(self, flow: Flow) -> bool:
         """Estimated below :attr:`long_work` when admitted. By the estimate, not by what is
         left: a chapter whose estimate was low has "nothing left" for the end of its run,
         and counted as short it went before every greeting and closed the express lane."""
-        return flow.cost < self.long_work
+        return not self.is_long(flow.cost)
 
     def _express_open(self) -> bool:
         """The express lane runs while a long flow's piece holds a regular worker."""
@@ -372,8 +374,8 @@ class Scheduler:
                 flow, piece = picked
                 long = not express and not self._short(flow)
                 self._long_running += long
-                if long:
-                    self._open_express()
+                if long and self.express and any(self._short(f) for f in self._ready.values()):
+                    self._wake_express()  # short pieces already queued may go express now
                 self._queued -= 1
                 self._running += 1
                 flow.running += 1

@@ -127,7 +127,7 @@ class WorkerPool:
             # backlog is under half the bound (the reservation keeps that room), not only on
             # an idle node, which under steady load never comes
             counted = min(need, self.max_backlog / 2)
-            long = cost >= self.scheduler.long_work
+            long = self.scheduler.is_long(cost)
             held = self._reservation
             if held is not None and held.until <= now:
                 held = self._reservation = None
