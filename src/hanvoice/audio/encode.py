@@ -84,8 +84,58 @@ def resample(audio: Audio, rate_in: int, rate_out: int) -> Audio:
     return np.clip(np.asarray(out, np.float32), -1.0, 1.0)
 
 
+def pcm16(audio: Audio) -> npt.NDArray[np.int16]:
+    return (np.clip(audio, -1.0, 1.0) * 32767.0).round().astype("<i2")
+
+
 def to_pcm16(audio: Audio) -> bytes:
-    return (np.clip(audio, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
+    return pcm16(audio).tobytes()
+
+
+PCM_BLOCK = 1 << 20
+"""Samples per block of :class:`Pcm16Writer` (2 MB: over the malloc mmap threshold the
+service sets, see :mod:`hanvoice.service.memory`)."""
+
+
+class Pcm16Writer:
+    """16-bit PCM gathered chunk by chunk into a few large blocks, joined once at the end.
+
+    A long answer arrives as hundreds of vocoder windows (~170 kB of PCM each). Kept as
+    separate ``bytes`` they live in the malloc heap, and after the join frees them they stay
+    resident until the heap is trimmed: a 10-minute chapter held its PCM twice over for
+    seconds, and eight clients' chapters overlapped. A 2 MB block is mapped and unmapped
+    whole, so the join's second copy lasts only while the copy runs.
+    """
+
+    def __init__(self, block: int = PCM_BLOCK) -> None:
+        self._block = block
+        self._blocks: list[npt.NDArray[np.int16]] = []
+        self._used = block  # of the last block: full, so the first write opens one
+        self.samples = 0
+
+    def write(self, audio: Audio) -> None:
+        pcm = pcm16(audio)
+        done = 0
+        while done < pcm.size:
+            if self._used == self._block:
+                self._blocks.append(np.empty(self._block, "<i2"))
+                self._used = 0
+            n = min(self._block - self._used, pcm.size - done)
+            self._blocks[-1][self._used : self._used + n] = pcm[done : done + n]
+            self._used += n
+            done += n
+        self.samples += pcm.size
+
+    def getvalue(self, head: bytes = b"") -> bytes:
+        """``head`` and the PCM written so far, as one ``bytes``; the blocks are let go."""
+        views = [b.data for b in self._blocks]
+        if views:
+            views[-1] = views[-1][: self._used]
+        out = b"".join([head, *views])
+        del views
+        self._blocks.clear()
+        self._used = self._block
+        return out
 
 
 def wav_header(sample_rate: int, data_bytes: int = 0xFFFFFFFF - 36) -> bytes:

@@ -31,10 +31,10 @@ import numpy as np
 from hanvoice.audio.codecs import StreamEncoder, encode_audio, resolve_format
 from hanvoice.audio.encode import (
     Format,
+    Pcm16Writer,
     check_sample_rate,
     default_rate,
     resample,
-    to_pcm16,
     wav_header,
 )
 from hanvoice.config import Settings
@@ -206,7 +206,7 @@ class SynthesisService:
         # a long text (twice the size) is never held whole. Other formats encode it whole.
         pcm = plan.fmt.name in ("wav", "pcm") and plan.rate == plan.voice.sample_rate
         parts: list[np.ndarray] = []
-        data: list[bytes] = []
+        writer = Pcm16Writer()
         stamps: list[CharTime] = []
         samples = 0
         steps = _Steps(self._chunks(plan, utt, flow, split=False))
@@ -214,7 +214,7 @@ class SynthesisService:
             while (chunk := steps.next()) is not None:
                 samples += chunk.audio.size
                 if pcm:
-                    data.append(to_pcm16(chunk.audio))
+                    writer.write(chunk.audio)
                 else:
                     parts.append(chunk.audio)
                 stamps.extend(chunk.timestamps)
@@ -222,9 +222,7 @@ class SynthesisService:
             steps.abandon()
         if pcm:
             head = wav_header(plan.rate, 2 * samples) if plan.fmt.name == "wav" else b""
-            data.insert(0, head)
-            encoded = b"".join(data)  # one copy (``head + join`` made two: 3x the PCM at once)
-            data.clear()
+            encoded = writer.getvalue(head)
             duration = samples / plan.rate
         else:
             audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from hanvoice.audio.encode import FileWriter, encode, get_format, resample
+from hanvoice.audio.encode import FileWriter, Pcm16Writer, encode, get_format, resample, to_pcm16
 from hanvoice.errors import InvalidParameter
 from support.audio import decode
 
@@ -68,3 +68,24 @@ def test_file_writer_streams_chunks(tmp_path: Path, fmt: str) -> None:
     else:
         out, rate = decode(path.read_bytes())
         assert abs(out.size / rate - 1.0) < 0.1
+
+
+@pytest.mark.parametrize(
+    ("block", "sizes"),
+    [
+        (7, []),  # nothing written: the head alone
+        (7, [0, 0]),
+        (7, [7]),  # exactly one block
+        (7, [5, 13, 1, 100, 3]),  # chunks that straddle blocks and span several
+        (1 << 20, [240, 86_700, 0, 12]),  # the real block size
+    ],
+)
+def test_pcm16_writer_gives_the_bytes_of_the_joined_chunks(block: int, sizes: list[int]) -> None:
+    rng = np.random.default_rng(len(sizes))
+    chunks = [rng.uniform(-1.2, 1.2, n).astype(np.float32) for n in sizes]  # clipped, too
+    writer = Pcm16Writer(block)
+    for chunk in chunks:
+        writer.write(chunk)
+    assert writer.samples == sum(sizes)
+    assert writer.getvalue(b"HEAD") == b"HEAD" + b"".join(map(to_pcm16, chunks))
+    assert writer.getvalue() == b""  # the blocks were let go
