@@ -40,13 +40,18 @@ class Stage:
     def all(self, keyword: str) -> list[Instruction]:
         return [i for i in self.instructions if i.keyword == keyword]
 
-    def env(self) -> dict[str, str]:
-        """ENV values of this stage, ``key=value`` pairs (ARG defaults substituted)."""
+    def args(self) -> dict[str, str]:
+        """ARG defaults of this stage (a RUN sees them as environment variables)."""
         args = {}
         for i in self.instructions:
             if i.keyword == "ARG" and "=" in i.args:
                 k, v = i.args.split("=", 1)
                 args[k.strip()] = v.strip()
+        return args
+
+    def env(self) -> dict[str, str]:
+        """ENV values of this stage, ``key=value`` pairs (ARG defaults substituted)."""
+        args = self.args()
         out: dict[str, str] = {}
         for i in self.all("ENV"):
             for k, v in re.findall(r'(\w+)=("[^"]*"|\S+)', i.args):

@@ -188,7 +188,7 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
                         target = target / Path(src).name
                     target.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(context / src, target)
-        env = {k: _map(v, app) for k, v in BUILD.env().items()}
+        env = {k: _map(v, app) for k, v in {**BUILD.args(), **BUILD.env()}.items()}
         # Keep this machine's pip cache (the image build sets PIP_NO_CACHE_DIR to keep
         # layers small; here it would only download everything again).
         env.pop("PIP_NO_CACHE_DIR", None)
@@ -252,7 +252,7 @@ def test_emulated_image_self_test_runs_offline_and_read_only(image: Path) -> Non
     run = next(i for i in RUNTIME.all("RUN") if "hanvoice synth" in i.args)
     result = subprocess.run(
         _as_service_user(_map(run.args, image)),
-        env=_runtime_env(image),
+        env={**RUNTIME.args(), **_runtime_env(image)},  # a RUN sees the stage's ARGs
         capture_output=True,
         text=True,
         timeout=300,
