@@ -111,7 +111,6 @@ class Pcm16Writer:
         self._block = block
         self._blocks: list[npt.NDArray[np.int16]] = []
         self._used = block  # of the last block: full, so the first write opens one
-        self.samples = 0
 
     def write(self, audio: Audio) -> None:
         pcm = pcm16(audio)
@@ -124,7 +123,11 @@ class Pcm16Writer:
             self._blocks[-1][self._used : self._used + n] = pcm[done : done + n]
             self._used += n
             done += n
-        self.samples += pcm.size
+
+    @property
+    def samples(self) -> int:
+        """Samples written since the last :meth:`getvalue`."""
+        return (len(self._blocks) - 1) * self._block + self._used
 
     def getvalue(self, head: bytes = b"") -> bytes:
         """``head`` and the PCM written so far, as one ``bytes``; the blocks are let go."""

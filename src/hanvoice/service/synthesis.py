@@ -202,17 +202,16 @@ class SynthesisService:
 
     def _whole(self, plan: _Plan, flow: Flow) -> AudioResult:
         utt = flow.submit(functools.partial(plan.voice.analyze, plan.text, ssml=plan.ssml)).result()
-        # 16-bit PCM at the voice's rate is kept as bytes chunk by chunk: the float audio of
-        # a long text (twice the size) is never held whole. Other formats encode it whole.
+        # 16-bit PCM at the voice's rate is gathered chunk by chunk (Pcm16Writer): the float
+        # audio of a long text (twice the size) is never held whole. Other formats encode it
+        # whole.
         pcm = plan.fmt.name in ("wav", "pcm") and plan.rate == plan.voice.sample_rate
         parts: list[np.ndarray] = []
         writer = Pcm16Writer()
         stamps: list[CharTime] = []
-        samples = 0
         steps = _Steps(self._chunks(plan, utt, flow, split=False))
         try:
             while (chunk := steps.next()) is not None:
-                samples += chunk.audio.size
                 if pcm:
                     writer.write(chunk.audio)
                 else:
@@ -221,9 +220,9 @@ class SynthesisService:
         finally:
             steps.abandon()
         if pcm:
-            head = wav_header(plan.rate, 2 * samples) if plan.fmt.name == "wav" else b""
+            duration = writer.samples / plan.rate
+            head = wav_header(plan.rate, 2 * writer.samples) if plan.fmt.name == "wav" else b""
             encoded = writer.getvalue(head)
-            duration = samples / plan.rate
         else:
             audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
             del parts

@@ -89,3 +89,4 @@ def test_pcm16_writer_gives_the_bytes_of_the_joined_chunks(block: int, sizes: li
     assert writer.samples == sum(sizes)
     assert writer.getvalue(b"HEAD") == b"HEAD" + b"".join(map(to_pcm16, chunks))
     assert writer.getvalue() == b""  # the blocks were let go
+    assert writer.samples == 0
