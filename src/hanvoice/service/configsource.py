@@ -14,7 +14,10 @@ watch) and as a safety net. Each key is one setting, named after the :class:`Set
 its value YAML: ``etcdctl put /hanvoice/config/degrade true``.
 
 Both report ``healthy`` and keep their last good values when they cannot read; what to do
-with values is the reloader's business (:mod:`hanvoice.service.reload`).
+with values is the reloader's business (:mod:`hanvoice.service.reload`). etcd is declared
+down only after :data:`FAILURES_TO_DOWN` failed reads in a row (:class:`Outage`): one slow
+answer from an etcd that has just restarted on a busy node is not an outage, and an alert on
+``hanvoice_config_source_up`` should not flap with it.
 """
 
 from __future__ import annotations
@@ -34,6 +37,35 @@ import httpx
 import yaml
 
 log = logging.getLogger(__name__)
+
+FAILURES_TO_DOWN = 2
+"""Failed reads in a row before a source that was up is reported down. The watch loop retries
+within 0.2 s, so a dead etcd is still reported within a fraction of a second."""
+
+
+@dataclass
+class Outage:
+    """Hysteresis between reads and the health we report: ``observe`` takes each read's
+    outcome and returns the new reported health when it changes, else ``None``. Up on the
+    first good read; down at once when never up, else after ``failures_to_down`` failures in
+    a row."""
+
+    failures_to_down: int = FAILURES_TO_DOWN
+    reported: bool | None = None
+    failures: int = 0
+
+    def observe(self, ok: bool) -> bool | None:
+        self.failures = 0 if ok else self.failures + 1
+        if ok:
+            healthy = True
+        elif self.reported is not True or self.failures >= self.failures_to_down:
+            healthy = False
+        else:
+            return None  # one failure after good reads: wait for the retry
+        if healthy == self.reported:
+            return None
+        self.reported = healthy
+        return healthy
 
 
 def _b64(s: str | bytes) -> str:
@@ -156,7 +188,7 @@ class EtcdSource:
         self.healthy = False
         self.error: str | None = "not contacted yet"
         self._tasks: list[asyncio.Task[None]] = []
-        self._reported_health: bool | None = None
+        self._outage = Outage()
 
     # --- reading -------------------------------------------------------------------------
 
@@ -238,18 +270,23 @@ class EtcdSource:
 
     # --- running -------------------------------------------------------------------------
 
-    def _set_health(self, healthy: bool, error: str | None) -> None:
-        self.healthy, self.error = healthy, error
-        if healthy == self._reported_health:
+    def _set_health(self, ok: bool, error: str | None) -> None:
+        """Record one read; ``healthy`` follows the reported state, not each read."""
+        change = self._outage.observe(ok)
+        if ok or change is False:
+            self.error = error
+        if change is None:
+            if not ok:
+                log.debug("etcd read failed (%s); retrying before calling it an outage", error)
             return
-        if healthy:
+        self.healthy = change
+        if change:
             log.info("etcd %s reachable; following %s", ",".join(self.endpoints), self.prefix)
         else:
             log.warning("etcd %s unreachable (%s); keeping the last good config",
                         ",".join(self.endpoints), error)  # fmt: skip
-        self._reported_health = healthy
         if self.on_health is not None:
-            self.on_health(healthy)
+            self.on_health(change)
 
     async def _poll_loop(self) -> None:
         while True:

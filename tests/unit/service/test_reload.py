@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from hanvoice.config import Settings
-from hanvoice.service.configsource import EtcdSource, parse_value, prefix_end
+from hanvoice.service.configsource import EtcdSource, Outage, parse_value, prefix_end
 from hanvoice.service.reload import DYNAMIC, ConfigManager
 from support.servers import EtcdServer
 
@@ -75,6 +75,24 @@ def test_prefix_end(prefix: str, end: str) -> None:
 )
 def test_parse_value(raw: str, value: Any) -> None:
     assert parse_value(raw) == value
+
+
+@pytest.mark.parametrize(
+    ("reads", "reported"),
+    [
+        ("+", [True]),
+        ("-", [False]),  # never up: down at the first failed read
+        ("+-+", [True]),  # one slow read after good ones is not an outage
+        ("+--", [True, False]),
+        ("+---+", [True, False, True]),
+        ("+-+-+-", [True]),  # failures must be in a row
+        ("-+--+", [False, True, False, True]),
+    ],
+)
+def test_outage_hysteresis(reads: str, reported: list[bool]) -> None:
+    outage = Outage(failures_to_down=2)
+    changes = [outage.observe(c == "+") for c in reads]
+    assert [c for c in changes if c is not None] == reported
 
 
 def test_dynamic_keys_are_settings() -> None:
