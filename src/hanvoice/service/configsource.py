@@ -185,7 +185,6 @@ class EtcdSource:
         self.client = client or httpx.AsyncClient(timeout=httpx.Timeout(timeout))
         self.values: dict[str, str] = {}
         self.revision = 0
-        self.healthy = False
         self.error: str | None = "not contacted yet"
         self._tasks: list[asyncio.Task[None]] = []
         self._outage = Outage()
@@ -270,16 +269,20 @@ class EtcdSource:
 
     # --- running -------------------------------------------------------------------------
 
+    @property
+    def healthy(self) -> bool:
+        """The reported state (:class:`Outage`), not the last read's."""
+        return self._outage.reported is True
+
     def _set_health(self, ok: bool, error: str | None) -> None:
-        """Record one read; ``healthy`` follows the reported state, not each read."""
+        """Record one read: log and call ``on_health`` when the reported state changes."""
         change = self._outage.observe(ok)
-        if ok or change is False:
+        if ok or not self.healthy:
             self.error = error
+        else:  # one failure while up: not reported yet
+            log.debug("etcd read failed (%s); retrying before calling it an outage", error)
         if change is None:
-            if not ok:
-                log.debug("etcd read failed (%s); retrying before calling it an outage", error)
             return
-        self.healthy = change
         if change:
             log.info("etcd %s reachable; following %s", ",".join(self.endpoints), self.prefix)
         else:
