@@ -134,7 +134,9 @@ def plan(
     part_cuts = [(b + a2) // 2 for (_, b), (a2, _) in itertools.pairwise(runs)]
     for k, (a, b) in enumerate(runs):
         head = 0
-        if k == 0 and first > 0 and (ways == 1 or b - a > longest):
+        # a lead window only when sound is left after it: a first sentence shorter than the
+        # lead (发。) is a window of its own already
+        if k == 0 and 0 < first < b - a and (ways == 1 or b - a > longest):
             head = first
             spans.append((a, a + head))
             part_cuts.append(a + head)
@@ -155,15 +157,21 @@ def _split(
 ) -> list[tuple[int, int]]:
     """``[a, b)`` in pieces: ``ways`` of them (the last ``head`` frames shorter), or more so
     that none is longer than ``longest``; each cut moved into a nearby silence if any."""
-    count = max(1, min(ways, (b - a) // CONTEXT), -(-(b - a) // longest))
+    count = max(1, min(ways, (b - a) // CONTEXT), -(-(b - a + head) // longest))
     if count == 1:
         return [(a, b)]
     size = (b - a + head) / count
     if size - head < CONTEXT:  # the worker with the head window takes no more
         size, head = (b - a) / (count - 1), 0
         count -= 1
-    cuts = [_snap(silent, a + round(i * size), max(1, round(size / 4))) for i in range(1, count)]
-    bounds = [a, *cuts, b]
+    bounds = [a]
+    for i in range(1, count):
+        cut = _snap(silent, a + round(i * size), max(1, round(size / 4)))
+        # a cut moved into a silence must not leave a piece over ``longest``, here or in
+        # what is left for the cuts after it
+        least, most = b - (count - i) * longest, bounds[-1] + longest
+        bounds.append(min(max(cut, least, bounds[-1] + 1), most))
+    bounds.append(b)
     return [(x, y) for x, y in itertools.pairwise(bounds) if y > x]
 
 
