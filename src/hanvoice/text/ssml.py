@@ -10,7 +10,10 @@ Supported (compatible with the Sambert service's emotion tag)::
 
 A small scanner of our own instead of an XML library: it keeps the input offset of every
 character (timestamps point into the SSML the caller sent) and says where a mistake is
-(``line 3, column 14``). It never expands external entities.
+(``line 3, column 14``). It never expands external entities. It reads each character a
+bounded number of times (``str.find`` and a hand-written tag reader, no pattern that can
+backtrack), so parsing time is linear in the input whatever the input: a request of a few
+hundred bytes once froze the process for seconds through a backtracking pattern.
 """
 
 from __future__ import annotations
@@ -24,11 +27,9 @@ from hanvoice.errors import SSMLError
 from hanvoice.text import ssml_values as values
 from hanvoice.text.types import Style
 
-_TAG = re.compile(
-    r"<(/?)([A-Za-z][\w:.-]*)((?:\s+[\w:.-]+\s*=\s*(?:\"[^\"<]*\"|'[^'<]*'))*)\s*(/?)>"
-)
-_ATTR = re.compile(r"([\w:.-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
-_ENTITY = re.compile(r"&(#x[0-9A-Fa-f]+|#\d+|amp|lt|gt|quot|apos);")
+_ENTITY = re.compile(r"&(#x[0-9A-Fa-f]{1,6}|#[0-9]{1,7}|amp|lt|gt|quot|apos);")
+"""Bounded repeats: a reference is at most 10 characters, so a run of digits without its
+``;`` costs a few steps, never a scan to the end of the text."""
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _STRENGTH = {"none": 0.0, "x-weak": 0.1, "weak": 0.2, "medium": 0.4, "strong": 0.7, "x-strong": 1.0}
 SAY_AS = ("digits", "cardinal", "number", "telephone", "date", "time", "characters",
@@ -84,7 +85,7 @@ def parse(text: str) -> tuple[list[Run | Pause], list[str]]:
     out: list[Run | Pause] = []
     stack: list[_Open] = []
     seen_root = False
-    implicit = not re.match(r"\s*(?:<\?.*?\?>\s*)?(?:<!--.*?-->\s*)*<speak\b", text, re.S)
+    implicit = not _starts_with_speak(text)
     if implicit:  # a fragment such as '<emotion category="happy">...</emotion>': wrap it
         stack.append(_Open("speak", 0, Style()))
         seen_root = True
@@ -107,9 +108,7 @@ def parse(text: str) -> tuple[list[Run | Pause], list[str]]:
             else:
                 out.append(Run("".join(chars), sources, top.style))
             continue
-        closing, name, attrs_text, empty = payload
-        attrs = {m.group(1): m.group(2) if m.group(2) is not None else m.group(3) or ""
-                 for m in _ATTR.finditer(attrs_text)}  # fmt: skip
+        closing, name, attrs, empty = payload
         if closing:
             if not stack or stack[-1].name != name:
                 expected = f"</{stack[-1].name}>" if stack else "no closing tag"
@@ -159,11 +158,95 @@ def parse(text: str) -> tuple[list[Run | Pause], list[str]]:
     return out, warnings
 
 
-def _scan(text: str) -> Iterator[tuple[str, int, int, tuple[bool, str, str, bool]]]:
+Tag = tuple[bool, str, dict[str, str], bool]
+"""A tag read by :func:`_read_tag`: closing?, name, attributes, empty (``<x/>``)?"""
+
+
+def _starts_with_speak(text: str) -> bool:
+    """Does the document open with ``<speak`` (after blanks, an XML declaration and
+    comments)? A fragment without it is wrapped in one."""
+    i = _skip_blank(text, 0)
+    if text.startswith("<?", i):
+        close = text.find("?>", i + 2)
+        if close < 0:
+            return False
+        i = _skip_blank(text, close + 2)
+    while text.startswith("<!--", i):
+        close = text.find("-->", i + 4)
+        if close < 0:
+            return False
+        i = _skip_blank(text, close + 3)
+    end = i + len("<speak")
+    return text.startswith("<speak", i) and (end == len(text) or not _name_char(text[end]))
+
+
+def _skip_blank(text: str, i: int) -> int:
+    while i < len(text) and text[i].isspace():
+        i += 1
+    return i
+
+
+def _name_char(c: str) -> bool:
+    return c.isalnum() or c in "_:.-"
+
+
+def _read_name(text: str, i: int) -> int:
+    """End of the name starting at ``i`` (``i`` itself when there is none)."""
+    while i < len(text) and _name_char(text[i]):
+        i += 1
+    return i
+
+
+def _read_tag(text: str, lt: int) -> tuple[int, Tag] | None:
+    """The tag starting at ``text[lt] == "<"`` and where it ends, or ``None`` when it is not
+    one: ``<`` ``/``? name (blanks name = quoted-value)* blanks ``/``? ``>``. One pass,
+    every character looked at once."""
+    i = lt + 1
+    closing = text.startswith("/", i)
+    i += closing
+    if i >= len(text) or not (text[i].isascii() and text[i].isalpha()):
+        return None
+    end = _read_name(text, i)
+    name = text[i:end]
+    i = end
+    attrs: dict[str, str] = {}
+    while True:
+        j = _skip_blank(text, i)
+        if j >= len(text):
+            return None
+        if text[j] in "/>":
+            i = j
+            break
+        if j == i:  # an attribute must follow a blank
+            return None
+        end = _read_name(text, j)
+        if end == j:
+            return None
+        key = text[j:end]
+        k = _skip_blank(text, end)
+        if not text.startswith("=", k):
+            return None
+        k = _skip_blank(text, k + 1)
+        if k >= len(text) or text[k] not in "\"'":
+            return None
+        quote = text[k]
+        close = text.find(quote, k + 1)
+        if close < 0 or "<" in text[k + 1 : close]:
+            return None
+        attrs.setdefault(key, text[k + 1 : close])
+        i = close + 1
+    empty = text.startswith("/", i)
+    i += empty
+    if not text.startswith(">", i):
+        return None
+    return i + 1, (closing, name, attrs, empty)
+
+
+def _scan(text: str) -> Iterator[tuple[str, int, int, Tag]]:
     """Text stretches and tags, with their offsets; comments and the XML declaration skipped."""
     i = 0
     n = len(text)
-    none = (False, "", "", False)
+    none: Tag = (False, "", {}, False)
     while i < n:
         lt = text.find("<", i)
         if lt < 0:
@@ -192,15 +275,16 @@ def _scan(text: str) -> Iterator[tuple[str, int, int, tuple[bool, str, str, bool
             continue
         if text.startswith("<!", lt):
             raise _fail(text, lt, "DOCTYPE and entity declarations are not allowed")
-        m = _TAG.match(text, lt)
-        if not m:
-            gt = text.find(">", lt)
-            snippet = text[lt : (gt + 1 if 0 <= gt < lt + 40 else lt + 20)]
+        tag = _read_tag(text, lt)
+        if tag is None:
+            gt = text.find(">", lt, lt + 40)
+            snippet = text[lt : (gt + 1 if gt >= 0 else lt + 20)]
             raise _fail(text, lt, f"malformed tag {snippet!r}")
-        if m.group(1) and (m.group(3).strip() or m.group(4)):
+        end, (closing, name, attrs, empty) = tag
+        if closing and (attrs or empty):
             raise _fail(text, lt, "a closing tag has no attributes")
-        yield "tag", lt, m.end(), (bool(m.group(1)), m.group(2), m.group(3), bool(m.group(4)))
-        i = m.end()
+        yield "tag", lt, end, (closing, name, attrs, empty)
+        i = end
 
 
 def _decode(text: str, start: int, end: int) -> tuple[list[str], list[tuple[int, int]]]:

@@ -32,7 +32,7 @@ def number(value: str, bad: Callable[[str], SSMLError]) -> float:
 
 
 def duration(value: str, bad: Callable[[str], SSMLError]) -> float:
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s)\s*", value)
+    m = re.fullmatch(r"(\d{1,9}(?:\.\d{1,9})?)\s*(ms|s)", value.strip())
     if not m:
         raise bad(f'time must look like "500ms" or "1.5s", got {value!r}')
     seconds = float(m.group(1)) / (1000.0 if m.group(2) == "ms" else 1.0)

@@ -28,11 +28,15 @@ def _quantity_pattern() -> re.Pattern[str]:
     listed |= set(table("units.tsv"))
     listed |= {r[0] for r in rows("currencies.tsv")} | {r[1] for r in rows("currencies.tsv")}
     alternatives = "|".join(re.escape(w) for w in sorted(listed, key=len, reverse=True) if w)
-    return re.compile(r"\s*(?:" + alternatives + r")(?![A-Za-z])")
+    return re.compile(r"(?:" + alternatives + r")(?![A-Za-z])")
 
 
 def quantity_follows(text: str, end: int) -> bool:
-    """Whether a unit, currency or measure word follows ``text[:end]`` (``1999.9元``)."""
+    """Whether a unit, currency or measure word follows ``text[:end]`` (``1999.9元``), after
+    any blanks (skipped by hand: a pattern starting with ``\\s*`` is one a search could
+    start anywhere in a long run of blanks)."""
+    while end < len(text) and text[end].isspace():
+        end += 1
     return _quantity_pattern().match(text, end) is not None
 
 

@@ -78,7 +78,7 @@ def _bare_month_day(m: re.Match[str]) -> Replacement:
     if not padded and not context.is_date_context(text, start, end):
         return None
     named = text.startswith(("日", "号"), end) or re.match(
-        r"\s*(?:是|为)?\s*\S{0,4}(?:节|日|假)", text[end : end + 12]
+        r"(?:(?:是|为)\s*)?\S{0,4}(?:节|日|假)", text[end : end + 12].lstrip()
     )
     dotted = m.group("sep") == "." and not padded
     if dotted and not named and not context.is_date_context(text, start, end, strong=True):
@@ -171,7 +171,7 @@ def rules() -> list[Rule]:
         Rule(
             "year",
             re.compile(
-                r"(?<![\d.])(?P<a>\d{4})\s*(?P<y>年)?\s*(?:[-~～—–到至])\s*(?P<b>\d{4})\s*"
+                r"(?<![\d.])(?P<a>\d{4})\s*(?:(?P<y>年)\s*)?(?:[-~～—–到至])\s*(?P<b>\d{4})\s*"
                 r"(?P<tail>年|赛季|财年|学年|年度|届)"
             ),
             _year_range,
@@ -188,7 +188,7 @@ def rules() -> list[Rule]:
             "date",  # 11/24（周一）, 12.25 星期五: a month and day when a weekday follows
             re.compile(
                 r"(?<![\d./])(?P<m>1[0-2]|0?[1-9])[/.](?P<d>[0-3]?\d)(?P<suffix>)(?![\d./])"
-                r"(?=\s*[（(]?\s*(?:周|星期|礼拜)[一二三四五六日天])"
+                r"(?=\s*(?:[（(]\s*)?(?:周|星期|礼拜)[一二三四五六日天])"
             ),
             _month_day,
         ),
@@ -243,9 +243,9 @@ def rules() -> list[Rule]:
         Rule(
             "time",
             re.compile(
-                r"(?P<p>"
+                r"(?:(?P<p>"
                 + _PERIODS
-                + r")?\s*(?<![\d.:])"
+                + r")\s*)?(?<![\d.:])"
                 + clock
                 + r"(?:\s*(?:[-~～—–]|到|至)\s*"
                 + clock2

@@ -221,7 +221,7 @@ def rules() -> list[Rule]:
         Rule(
             "alnum",
             re.compile(
-                r"(?<![\w.])(?:[A-Za-z]+-?\d+(?:[A-Za-z]+\d*)*|\d+[A-Za-z]+(?:\d+[A-Za-z]*)*)"
+                r"(?<![\w.])(?:[A-Za-z]+-?\d|\d+[A-Za-z])[A-Za-z\d]*+"
                 r"(?![\w.]*\d)",
                 re.ASCII,
             ),

@@ -292,7 +292,7 @@ def rules() -> list[Rule]:
         Rule(
             "percent",
             re.compile(
-                _BEFORE_NUM + r"(?P<a>" + _SIGNED + r")\s*(?:%|％)?\s*(?:[-~～—–]|到|至)\s*"
+                _BEFORE_NUM + r"(?P<a>" + _SIGNED + r")\s*(?:[%％]\s*)?(?:[-~～—–]|到|至)\s*"
                 r"(?P<b>" + NUM + r")\s*(?P<mark>[%％‰‱])"
                 r"|" + _BEFORE_NUM + r"(?P<a2>" + _SIGNED + r")\s*(?P<mark2>[%％‰‱])"
             ),

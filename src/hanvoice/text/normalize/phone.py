@@ -144,7 +144,7 @@ def rules() -> list[Rule]:
         Rule(
             "digits",
             re.compile(
-                r"(?P<pre>(?:" + ctx + r")\s*(?:[:：是为]|号码|号)?\s*)"
+                r"(?P<pre>(?:" + ctx + r")\s*(?:(?:[:：是为]|号码|号)\s*)?)"
                 r"(?P<num>\+?\d(?:[\d\s-]*\d)?)(?![\d.,])"
             ),
             _read,
