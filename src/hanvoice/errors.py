@@ -41,6 +41,12 @@ class SSMLError(TextError):
     code = "invalid_ssml"
 
 
+class InvalidCharacter(TextError):
+    """A lone surrogate or a non-character: not Unicode text (names the field and where)."""
+
+    code = "invalid_character"
+
+
 class InvalidParameter(HanvoiceError):
     """A synthesis parameter is out of range or unknown (speed, pitch, format, ...)."""
 

@@ -35,7 +35,7 @@ from hanvoice.engines.base import (
 )
 from hanvoice.errors import EmptyText, InvalidParameter
 from hanvoice.scheduler import Flow, Scheduler
-from hanvoice.text import Frontend, Segment, Style, Utterance
+from hanvoice.text import Frontend, Segment, Style, Utterance, hygiene
 
 SPEED_RANGE = (0.5, 2.0)
 PITCH_RANGE = (-6.0, 6.0)
@@ -182,6 +182,7 @@ class Synthesizer:
         """Run the front end; raise EmptyText when nothing in ``text`` can be spoken."""
         if not text or not text.strip():
             raise EmptyText("text is empty")
+        hygiene.check(text)
         utt = self.frontend.analyze(text, ssml=ssml)
         if not utt.speakable:
             raise EmptyText("text has nothing that can be spoken")

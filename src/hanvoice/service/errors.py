@@ -25,6 +25,7 @@ STATUS: dict[str, int] = {
     "empty_text": 400,
     "invalid_text": 400,
     "invalid_ssml": 400,
+    "invalid_character": 400,
     "text_too_long": 413,
     "body_too_large": 413,
     "invalid_parameter": 400,
@@ -127,6 +128,8 @@ def validation_message(exc: RequestValidationError) -> tuple[str, str]:
             msg = "unknown field"
         elif err.get("type") == "missing":
             msg = "field required"
+        elif err.get("type") == "invalid_character":
+            code = "invalid_character"
         parts.append(f"{field}: {msg}" if field else msg)
     return code, "; ".join(parts) or "invalid request"
 

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
+from hanvoice.errors import InvalidCharacter
 from hanvoice.synth import PITCH_RANGE, SPEED_RANGE, VOLUME_RANGE, SynthesisParams
+from hanvoice.text import hygiene
 
 TtsFormat = Literal["wav", "mp3", "ogg", "opus", "flac", "pcm", "aac"]
 OpenAIFormat = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
+
+
+def _unicode(value: str) -> str:
+    """Lone surrogates and non-characters are refused where they arrive, naming the field
+    (pydantic adds it) and the position; they would fail deep inside (a cache key, a log)."""
+    try:
+        return hygiene.check(value, "value")
+    except InvalidCharacter as exc:
+        message = exc.message.removeprefix("value: ")
+        raise PydanticCustomError(exc.code, message) from None
+
+
+Text = Annotated[str, AfterValidator(_unicode)]
+"""Every string a client sends."""
 
 
 class _Strict(BaseModel):
@@ -46,7 +63,7 @@ SYNTH_ERRORS = _errors(400, 404, 413, 415, 503, 504)
 class Voice(_Strict):
     """Our synthesis controls, shared by every synthesis request."""
 
-    emotion: str = Field(
+    emotion: Text = Field(
         "neutral",
         description="neutral, happy, sad, angry, fear, surprise, disgust (see GET /voices)",
         examples=["happy"],
@@ -55,7 +72,7 @@ class Voice(_Strict):
     speed: float = Field(1.0, ge=SPEED_RANGE[0], le=SPEED_RANGE[1], description="> 1 is faster.")
     pitch: float = Field(0.0, ge=PITCH_RANGE[0], le=PITCH_RANGE[1], description="Semitones.")
     volume: float = Field(0.0, ge=VOLUME_RANGE[0], le=VOLUME_RANGE[1], description="Gain in dB.")
-    voice: str | None = Field(None, description="Voice id (GET /voices); default: baker.")
+    voice: Text | None = Field(None, description="Voice id (GET /voices); default: baker.")
     sample_rate: int | None = Field(
         None, description="8000, 16000, 22050, 24000, 44100 or 48000; default: the voice's."
     )
@@ -67,7 +84,7 @@ class Voice(_Strict):
 class TtsRequest(Voice):
     """``POST /tts``: the original design's API."""
 
-    text: str = Field(
+    text: Text = Field(
         description="Text to speak (Chinese; digits, dates, English letters are read out).",
         examples=["欢迎使用多地域语音合成服务"],
     )
@@ -91,7 +108,7 @@ class TtsRequest(Voice):
 class TtsQuery(Voice):
     """``GET /tts``: the same controls as query parameters; the answer is the audio."""
 
-    text: str = Field(description="Text to speak.")
+    text: Text = Field(description="Text to speak.")
     format: TtsFormat = "mp3"
     ssml: bool = False
     stream: bool = False
@@ -119,18 +136,18 @@ class TtsResponse(BaseModel):
 class SpeechRequest(_Strict):
     """``POST /v1/audio/speech``: OpenAI's request, plus our ``emotion`` and friends."""
 
-    model: str = Field(
+    model: Text = Field(
         examples=["tts-1"],
         description="tts-1, tts-1-hd, gpt-4o-mini-tts or "
         "hanvoice: all use the voice named by `voice`.",
     )
-    input: str = Field(examples=["你好，欢迎光临。"])
-    voice: str = Field(
+    input: Text = Field(examples=["你好，欢迎光临。"])
+    voice: Text = Field(
         examples=["alloy"],
         description="OpenAI names (alloy, echo, fable, onyx, nova, shimmer, ...) map to our "
         "voices; our ids work too.",
     )
-    instructions: str | None = Field(
+    instructions: Text | None = Field(
         None, description="Accepted for compatibility; ignored (use `emotion`)."
     )
     response_format: OpenAIFormat = "mp3"
@@ -142,7 +159,7 @@ class SpeechRequest(_Strict):
     )
     stream_format: Literal["audio"] = "audio"
     stream: bool = Field(False, description="Extension: send audio as it is made.")
-    emotion: str = Field("neutral", description="Extension: the emotion.")
+    emotion: Text = Field("neutral", description="Extension: the emotion.")
     intensity: float = Field(1.0, ge=0.0, le=2.0, description="Extension: emotion strength.")
     pitch: float = Field(0.0, ge=PITCH_RANGE[0], le=PITCH_RANGE[1], description="Extension.")
     volume: float = Field(0.0, ge=VOLUME_RANGE[0], le=VOLUME_RANGE[1], description="Extension.")
