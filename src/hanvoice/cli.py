@@ -81,10 +81,10 @@ class _Progress:
 def cmd_synth(args: argparse.Namespace) -> int:
     from hanvoice.audio.encode import (
         FileWriter,
+        Resampler,
         check_sample_rate,
         default_rate,
         get_format,
-        resample,
     )
     from hanvoice.synth import SynthesisParams
     from hanvoice.voices import VoiceCatalog
@@ -112,12 +112,14 @@ def cmd_synth(args: argparse.Namespace) -> int:
     stamps: list[dict[str, object]] = []
     progress = _Progress(len(utt.segments), sys.stderr)
     seconds = 0.0
+    resampler = Resampler(voice.sample_rate, rate)
     with FileWriter(out, rate, fmt) as writer:
         for chunk in voice.stream(utt, params):
-            writer.write(resample(chunk.audio, chunk.sample_rate, rate))
+            writer.write(resampler.write(chunk.audio))
             stamps.extend(t.as_dict() for t in chunk.timestamps)
             seconds += chunk.duration
             progress.update(chunk.index + 1, seconds)
+        writer.write(resampler.finish())
     progress.close()
     if args.timestamps:
         Path(args.timestamps).write_text(

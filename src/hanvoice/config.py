@@ -127,7 +127,19 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(5000, ge=1, le=1_000_000)
     """Longer texts are refused with 413 (the CLI has no limit)."""
     max_body_bytes: int = Field(1_000_000, ge=1024)
-    """Request bodies larger than this are refused with 413 before they are parsed."""
+    """Request bodies larger than this are refused with 413 as soon as that many bytes have
+    arrived (chunked or not), before they are parsed; also the largest WebSocket message."""
+    max_audio_seconds: float = Field(1800.0, gt=0)
+    """Longest audio one request may make, estimated from its text, breaks, speed, emotion
+    and SSML rate before any work (and exactly once the text is analysed); beyond it, 413.
+    30 minutes holds an audiobook chapter of 5,000 characters read at speed 0.65."""
+    max_answer_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    """Largest whole (not streamed) answer, estimated from its audio seconds, format and
+    sample rate before any work; beyond it, 413 (a stream has no such bound: its bytes
+    leave as they are made). 64 MB holds 22 minutes of 24 kHz WAV, hours of MP3."""
+    max_buffered_bytes: int = Field(160 * 1024 * 1024, ge=0)
+    """Bytes of whole answers the node may be making at once (their estimated sizes); a
+    request that would go beyond gets 503 with ``Retry-After``. 0: no bound."""
     stream_first_clause: bool = False
     """When streaming, synthesize the first clause as a sentence of its own so audio starts
     sooner on engines that cannot hand out part of a segment. Off by default: the bundled
@@ -148,7 +160,21 @@ class Settings(BaseSettings):
     """Requests in flight beyond one per core, whatever their size (a bound on memory;
     ``max_backlog`` bounds the work); beyond ``workers + queue_size`` a request gets 503."""
     request_timeout: float = Field(120.0, gt=0)
-    """Seconds a synthesis may take (queueing included) before the request fails with 504."""
+    """Seconds a request may take, queueing and sending included: a synthesis not done by
+    then fails with 504; a stream still sending by then is cut off."""
+    send_timeout: float = Field(30.0, gt=0)
+    """Seconds a stream (HTTP or WebSocket) may wait for a client that stops reading; then
+    the connection is closed and the request's slot and queued work are freed."""
+    header_timeout: float = Field(15.0, gt=0)
+    """Seconds a client has to send a request's line and headers (a connection that sends
+    them slowly, or not at all, is closed: slowloris)."""
+    max_header_bytes: int = Field(32 * 1024, ge=1024)
+    """Largest request line plus headers; beyond it the connection gets 431 and is closed."""
+    body_timeout: float = Field(30.0, gt=0)
+    """Seconds a client has to send a request's whole body once its headers are in; then 408."""
+    max_connections: int = Field(1000, ge=1)
+    """Open connections at most (uvicorn's ``limit_concurrency``): beyond it new requests
+    get 503 at once."""
     retry_after: int = Field(2, ge=1, le=3600)
     """Seconds sent in ``Retry-After`` with a degraded (read-only) node's 503; an
     overloaded node computes its own from the backlog."""

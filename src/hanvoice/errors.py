@@ -37,6 +37,18 @@ class TextTooLong(TextError):
     code = "text_too_long"
 
 
+class AudioTooLong(TextError):
+    """The request would make more audio than ``max_audio_seconds`` (breaks, slow speed)."""
+
+    code = "audio_too_long"
+
+
+class AnswerTooLarge(TextError):
+    """A whole answer would be larger than ``max_answer_bytes``; a stream has no such bound."""
+
+    code = "answer_too_large"
+
+
 class SSMLError(TextError):
     code = "invalid_ssml"
 

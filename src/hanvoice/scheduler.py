@@ -128,6 +128,9 @@ class Flow:
     cost: float
     """Estimated CPU seconds of the whole request (for admission and the backlog)."""
     label: str = ""
+    memory: int = 0
+    """Bytes the request will hold until it ends (a whole answer's estimated size): the
+    admission's memory budget, summed by :meth:`Scheduler.memory`."""
     created: float = field(default_factory=time.monotonic)
     attained: float = 0.0
     """Core-seconds its pieces have taken so far (wall time on a core: on a machine shared
@@ -152,6 +155,14 @@ class Flow:
     def remaining(self) -> float:
         """Estimated CPU seconds still to do (never below zero)."""
         return max(0.0, self.cost - self.attained)
+
+    def reestimate(self, cost: float, memory: int | None = None) -> None:
+        """Better estimates of the whole request's CPU seconds and bytes (once its text is
+        analysed): the backlog, the order of service and admission follow them from now."""
+        with self.scheduler._cond:
+            self.cost = max(0.0, cost)
+            if memory is not None:
+                self.memory = max(0, memory)
 
     @property
     def queue_wait(self) -> float | None:
@@ -218,9 +229,9 @@ class Scheduler:
         """Called (outside the lock) when a flow's first piece starts: queue-wait metrics."""
 
     # --- flows --------------------------------------------------------------------------
-    def flow(self, cost: float = 0.0, label: str = "") -> Flow:
+    def flow(self, cost: float = 0.0, label: str = "", memory: int = 0) -> Flow:
         with self._cond:
-            f = Flow(self, next(self._seq), max(0.0, cost), label)
+            f = Flow(self, next(self._seq), max(0.0, cost), label, max(0, memory))
             self._flows[f.seq] = f
         return f
 
@@ -243,6 +254,11 @@ class Scheduler:
         """Expected seconds until the work of every open flow is done, on all cores."""
         with self._cond:
             return sum(f.remaining for f in self._flows.values()) / self.workers
+
+    def memory(self) -> int:
+        """Bytes every open flow said it will hold (see :attr:`Flow.memory`)."""
+        with self._cond:
+            return sum(f.memory for f in self._flows.values())
 
     def close(self) -> None:
         """Stop the workers after the pieces they are running; cancel the rest."""

@@ -33,9 +33,10 @@ from hanvoice.engines.base import (
     Rendered,
     VoiceInfo,
 )
-from hanvoice.errors import EmptyText, InvalidParameter
+from hanvoice.errors import EmptyText, InvalidParameter, UnknownEmotion
 from hanvoice.scheduler import Flow, Scheduler
 from hanvoice.text import Frontend, Segment, Style, Utterance, hygiene
+from hanvoice.text.ssml import outline as ssml_outline
 
 SPEED_RANGE = (0.5, 2.0)
 PITCH_RANGE = (-6.0, 6.0)
@@ -161,6 +162,50 @@ class Synthesizer:
     def cost(self, chars: int) -> float:
         """Expected core-seconds to synthesize ``chars`` characters with this voice."""
         return CPU_PER_REQUEST + self._per_char * chars
+
+    def estimate_seconds(self, text: str, params: SynthesisParams, *, ssml: bool = False) -> float:
+        """Seconds of audio ``text`` will make, from the text alone (no front end): letters
+        and digits at the voice's pace for the emotion and speed, SSML breaks and the
+        slowest ``<prosody rate>``. For admission, before any work; :meth:`audio_seconds`
+        says it exactly once the text is analysed."""
+        if ssml:
+            o = ssml_outline(text)
+            chars, pauses, slowest = o.chars, o.pauses, o.slowest
+        else:
+            chars, pauses, slowest = sum(1 for c in text if c.isalnum()), 0.0, 1.0
+        c = self._pace(Style(params.emotion, params.intensity, params.speed))
+        speech = chars * self.info.seconds_per_syllable / (c.tempo * slowest)
+        return speech + pauses * c.pause_scale
+
+    def audio_seconds(self, utt: Utterance, params: SynthesisParams) -> float:
+        """Seconds of audio the analysed text will make: its syllables at each segment's
+        pace and its pauses (explicit breaks included), as :meth:`stream` renders them."""
+        base = Style(params.emotion, params.intensity, params.speed)
+        total = 0.0
+        for segment in utt.segments:
+            c = self._pace(segment.style.over(base))
+            total += segment.syllables * self.info.seconds_per_syllable / c.tempo
+            total += segment.pause_after * c.pause_scale
+        return total
+
+    def check(
+        self, utt: Utterance, params: SynthesisParams, allowed: tuple[str, ...] | None = None
+    ) -> None:
+        """Raise now what :meth:`stream` would raise on its way (an SSML emotion that is
+        unknown or not allowed here), so a service can refuse before its first byte."""
+        base = Style(params.emotion, params.intensity, params.speed, params.pitch, params.volume)
+        for style in {s.style for s in utt.segments}:
+            self._controls(style.over(base), allowed)
+
+    def _pace(self, style: Style) -> Controls:
+        """Tempo and pause scale of a style, from the emotion presets (unknown emotions, an
+        error later, count as neutral)."""
+        try:
+            emotion = self.presets.resolve(style.emotion or "neutral")
+        except UnknownEmotion:
+            emotion = "neutral"
+        intensity = 1.0 if style.intensity is None else min(max(style.intensity, 0.0), 2.0)
+        return self.presets.controls(emotion, intensity, speed=style.rate or 1.0)
 
     def learn(self, chars: int, cpu: float) -> None:
         """Fold one finished request's real core-seconds into :meth:`cost` (moving average

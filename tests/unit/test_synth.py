@@ -139,3 +139,25 @@ def test_pitch_semitones(voice: Synthesizer, semitones: float) -> None:
 def test_volume_never_clips(voice: Synthesizer) -> None:
     r = voice.synthesize(SENTENCES[0], SynthesisParams(volume=12.0))
     assert float(np.max(np.abs(r.audio))) < 0.98
+
+
+ESTIMATES = [
+    ("今天天气很好，我们去公园散步吧。", False, SynthesisParams()),
+    ("前方五百米右转，进入人民大道，然后继续直行三公里。", False, SynthesisParams("sad")),
+    ("欢迎使用多地域语音合成服务，请问有什么可以帮您？", False, SynthesisParams(speed=0.5)),
+    ("您的验证码是372915，五分钟内有效。", False, SynthesisParams("happy", speed=1.5)),
+    ('<speak>好<break time="3s"/>的<break time="2s"/></speak>', True, SynthesisParams()),
+    ('<speak><prosody rate="x-slow">请慢慢地说这句话。</prosody></speak>', True, SynthesisParams()),
+]
+
+
+@pytest.mark.parametrize(("text", "ssml", "params"), ESTIMATES)
+def test_audio_estimates_are_close(
+    voice: Synthesizer, text: str, ssml: bool, params: SynthesisParams
+) -> None:
+    """Admission's guess from the text, and the figure once the text is analysed, are
+    within 35 % of the audio made (breaks and speed are what matter most)."""
+    utt = voice.analyze(text, ssml=ssml)
+    made = voice.synthesize(utt, params).duration
+    assert abs(voice.estimate_seconds(text, params, ssml=ssml) / made - 1) < 0.35
+    assert abs(voice.audio_seconds(utt, params) / made - 1) < 0.35

@@ -84,6 +84,38 @@ def resample(audio: Audio, rate_in: int, rate_out: int) -> Audio:
     return np.clip(np.asarray(out, np.float32), -1.0, 1.0)
 
 
+class Resampler:
+    """Chunks at one rate in, the same audio at another out, as if resampled whole.
+
+    A chunk resampled on its own is filtered as if silence surrounded it: where a stream's
+    chunks meet inside speech (its early lead part) that is a click, and whole answers were
+    held whole as float audio only to avoid it. soxr's stream keeps the filter's state
+    across chunks, so the chunks joined are exactly the one-shot result, and a whole answer
+    is resampled and encoded chunk by chunk."""
+
+    def __init__(self, rate_in: int, rate_out: int) -> None:
+        self.rate_in = rate_in
+        self.rate_out = rate_out
+        self._stream: Any = None
+        if rate_in != rate_out:
+            import soxr
+
+            self._stream = soxr.ResampleStream(rate_in, rate_out, 1, "float32", quality="HQ")
+
+    def write(self, audio: Audio) -> Audio:
+        if self._stream is None:
+            return audio
+        out = self._stream.resample_chunk(np.ascontiguousarray(audio, np.float32), last=False)
+        return np.clip(np.asarray(out, np.float32), -1.0, 1.0)
+
+    def finish(self) -> Audio:
+        """What the filter still holds (the end of the audio)."""
+        if self._stream is None:
+            return np.zeros(0, np.float32)
+        out = self._stream.resample_chunk(np.zeros(0, np.float32), last=True)
+        return np.clip(np.asarray(out, np.float32), -1.0, 1.0)
+
+
 def pcm16(audio: Audio) -> npt.NDArray[np.int16]:
     return (np.clip(audio, -1.0, 1.0) * 32767.0).round().astype("<i2")
 

@@ -42,6 +42,10 @@ class VoiceInfo:
     emotions: tuple[str, ...] = ()
     speed_class: str = "fast"
     description: str = ""
+    seconds_per_syllable: float = 0.25
+    """Audio a syllable makes at neutral speed, its share of the segment's end pause
+    included (the bundled voice: 0.223 on the bench sentences): what admission expects a
+    text to produce before it is synthesized."""
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -161,6 +161,7 @@ async def _start(app: FastAPI, settings: Settings, metrics: Metrics, stack: Asyn
         scheduler,
         max_backlog=settings.max_backlog,
         max_requests=settings.worker_count + settings.queue_size,
+        max_memory=settings.max_buffered_bytes,
     )
     stack.callback(pool.shutdown)
     state = app.state

@@ -135,7 +135,7 @@ class CachedSynthesis:
     def _prepare(
         self, req: SynthesisRequest, *, stream: bool
     ) -> tuple[SynthesisRequest, str, hvlog.RequestLog | None]:
-        plan = self.inner.plan(req)  # raises the client's 4xx before anything else
+        plan = self.inner.plan(req, stream=stream)  # the client's 4xx before anything else
         entry = hvlog.current()
         if entry is not None:
             entry.text_length = len(req.text)

@@ -27,6 +27,8 @@ STATUS: dict[str, int] = {
     "invalid_ssml": 400,
     "invalid_character": 400,
     "text_too_long": 413,
+    "audio_too_long": 413,
+    "answer_too_large": 413,
     "body_too_large": 413,
     "invalid_parameter": 400,
     "unknown_emotion": 400,

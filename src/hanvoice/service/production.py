@@ -97,6 +97,8 @@ def _apply(app: FastAPI, prod: Production) -> Any:
             pool.resize(workers + new.queue_size)
             pool.max_backlog = new.max_backlog
             app.state.metrics.workers.set(workers)
+        if pool is not None:
+            pool.max_memory = new.max_buffered_bytes
         digest = read_file_state(new.filter_words_file).digest if new.filter_words_file else ""
         if digest != prod.filter_digest or (
             new.filter_words,

@@ -28,17 +28,10 @@ from typing import Protocol
 
 import numpy as np
 
-from hanvoice.audio.codecs import StreamEncoder, encode_audio, resolve_format
-from hanvoice.audio.encode import (
-    Format,
-    Pcm16Writer,
-    check_sample_rate,
-    default_rate,
-    resample,
-    wav_header,
-)
+from hanvoice.audio.codecs import StreamEncoder, WholeEncoder, output_cost, resolve_format
+from hanvoice.audio.encode import Format, Resampler, check_sample_rate, default_rate
 from hanvoice.config import Settings
-from hanvoice.errors import EmptyText, TextTooLong
+from hanvoice.errors import AnswerTooLarge, AudioTooLong, EmptyText, TextTooLong
 from hanvoice.scheduler import Flow
 from hanvoice.service.errors import RequestTimeout
 from hanvoice.service.metrics import Metrics
@@ -146,6 +139,23 @@ class _Plan:
     rate: int
     text: str
     ssml: bool
+    seconds: float
+    """Audio it will make, estimated from the text (before the front end)."""
+    cpu_per_second: float
+    """Encoding (and resampling) CPU per second of audio."""
+    bytes_per_second: float
+    whole: bool
+    """A whole answer (its bytes are held until sent), not a stream."""
+
+    @property
+    def cost(self) -> float:
+        return self.voice.cost(len(self.text)) + self.seconds * self.cpu_per_second
+
+    @property
+    def bytes(self) -> int:
+        """Bytes the request holds while it is made: a whole answer's size, a stream's 0
+        (its bytes leave as they are made, and a client that stops reading is cut off)."""
+        return int(self.seconds * self.bytes_per_second) if self.whole else 0
 
 
 class SynthesisService:
@@ -164,8 +174,9 @@ class SynthesisService:
         self.catalog.require(vid)  # VoiceNotFound before anything loads on the event loop
         return self.catalog.get(vid)
 
-    def plan(self, req: SynthesisRequest) -> _Plan:
-        """Validate everything that needs no CPU; raise the client's error."""
+    def plan(self, req: SynthesisRequest, *, stream: bool = False) -> _Plan:
+        """Validate everything that needs no CPU and estimate what the request will make;
+        raise the client's error (a text, audio or answer over its limit included)."""
         limit = self.settings.max_text_chars
         if len(req.text) > limit:
             raise TextTooLong(f"text has {len(req.text)} characters; the limit is {limit}")
@@ -176,12 +187,48 @@ class SynthesisService:
         native = default_rate(req.format, voice.sample_rate)  # Opus has no 22.05 kHz
         rate = check_sample_rate(req.sample_rate) if req.sample_rate else native
         fmt = resolve_format(req.format, rate)
-        return _Plan(voice, params, fmt, rate, req.text, req.ssml)
+        cpu, size = output_cost(fmt, rate)
+        seconds = voice.estimate_seconds(req.text, params, ssml=req.ssml)
+        plan = _Plan(voice, params, fmt, rate, req.text, req.ssml, seconds, cpu, size, not stream)
+        self._check_output(plan, seconds)
+        return plan
+
+    def _check_output(self, plan: _Plan, seconds: float) -> None:
+        """AudioTooLong / AnswerTooLarge when ``seconds`` of audio would be too much."""
+        s = self.settings
+        if seconds > s.max_audio_seconds:
+            raise AudioTooLong(
+                f"this request would make about {seconds:.0f} s of audio (its text, pauses "
+                f"and speed); the limit is {s.max_audio_seconds:g} s: split it into parts"
+            )
+        size = int(seconds * plan.bytes_per_second)
+        if plan.whole and size > s.max_answer_bytes:
+            raise AnswerTooLarge(
+                f"the answer would be about {size / 2**20:.0f} MB of {plan.fmt.name} at "
+                f"{plan.rate} Hz; whole answers are limited to "
+                f"{s.max_answer_bytes / 2**20:.0f} MB: stream it, or ask for a compressed "
+                "format or a lower sample rate"
+            )
+
+    def _analyzed(self, plan: _Plan, flow: Flow) -> Utterance:
+        """The front end's reading (a piece of the flow), checked: what the whole text will
+        make now that its syllables and pauses are known, and every emotion its SSML asks
+        for. Runs before the first byte, so a stream is refused with its 4xx too."""
+        analyze = functools.partial(plan.voice.analyze, plan.text, ssml=plan.ssml)
+        utt = flow.submit(analyze).result()
+        seconds = plan.voice.audio_seconds(utt, plan.params)
+        self._check_output(plan, seconds)
+        plan.voice.check(utt, plan.params, self.settings.allowed_emotions or None)
+        flow.reestimate(
+            plan.voice.cost(len(plan.text)) + seconds * plan.cpu_per_second,
+            int(seconds * plan.bytes_per_second) if plan.whole else 0,
+        )
+        return utt
 
     # --- whole responses ----------------------------------------------------------------
     def admit(self, plan: _Plan) -> Flow:
         voice = plan.voice.info.id
-        return self.pool.admit(plan.voice.cost(len(plan.text)), voice, key=(voice, plan.text))
+        return self.pool.admit(plan.cost, voice, key=(voice, plan.text), memory=plan.bytes)
 
     async def synthesize(self, req: SynthesisRequest) -> AudioResult:
         plan = self.plan(req)
@@ -201,39 +248,30 @@ class SynthesisService:
         return result
 
     def _whole(self, plan: _Plan, flow: Flow) -> AudioResult:
-        utt = flow.submit(functools.partial(plan.voice.analyze, plan.text, ssml=plan.ssml)).result()
-        # 16-bit PCM at the voice's rate is gathered chunk by chunk (Pcm16Writer): the float
-        # audio of a long text (twice the size) is never held whole. Other formats encode it
-        # whole.
-        pcm = plan.fmt.name in ("wav", "pcm") and plan.rate == plan.voice.sample_rate
-        parts: list[np.ndarray] = []
-        writer = Pcm16Writer()
+        """Chunk by chunk: resampled (a stream that keeps the filter's state) and encoded
+        as they come, each encoding a piece of the flow. Only the encoded bytes are ever
+        held whole, whatever the format, rate and length."""
+        utt = self._analyzed(plan, flow)
+        resampler = Resampler(plan.voice.sample_rate, plan.rate)
+        encoder = WholeEncoder(plan.fmt, plan.rate)
+
+        def encode(audio: np.ndarray) -> None:
+            encoder.write(resampler.write(audio))
+
         stamps: list[CharTime] = []
         steps = _Steps(self._chunks(plan, utt, flow, split=False))
         try:
             while (chunk := steps.next()) is not None:
-                if pcm:
-                    writer.write(chunk.audio)
-                else:
-                    parts.append(chunk.audio)
+                flow.submit(encode, chunk.audio).result()
                 stamps.extend(chunk.timestamps)
         finally:
             steps.abandon()
-        if pcm:
-            duration = writer.samples / plan.rate
-            head = wav_header(plan.rate, 2 * writer.samples) if plan.fmt.name == "wav" else b""
-            encoded = writer.getvalue(head)
-        else:
-            audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
-            del parts
-            audio = resample(audio, plan.voice.sample_rate, plan.rate)
-            duration = audio.size / plan.rate
-            encoded = flow.submit(encode_audio, audio, plan.rate, plan.fmt).result()
+        encoded = flow.submit(_finish, encoder, resampler).result()
         return AudioResult(
             data=encoded,
             format=plan.fmt,
             sample_rate=plan.rate,
-            duration=duration,
+            duration=encoder.samples / plan.rate,
             voice=plan.voice.info.id,
             emotion=plan.params.emotion,
             timestamps=tuple(stamps),
@@ -257,11 +295,10 @@ class SynthesisService:
         """Validate, admit and analyze the text; the audio comes on iteration.
 
         Errors in the input surface here (before any response header is sent)."""
-        plan = self.plan(req)
+        plan = self.plan(req, stream=True)
         flow = self.admit(plan)
-        analyze = functools.partial(plan.voice.analyze, plan.text, ssml=plan.ssml)
         try:
-            utt = await self.pool.run(lambda: flow.submit(analyze).result())
+            utt = await self.pool.run(lambda: self._analyzed(plan, flow))
         except BaseException:
             flow.close()
             raise
@@ -283,6 +320,7 @@ class SynthesisService:
         start = time.perf_counter()
         deadline = start + self.settings.request_timeout
         encoder = StreamEncoder(plan.fmt, plan.rate)
+        resampler = Resampler(plan.voice.sample_rate, plan.rate)
         steps = _Steps(self._chunks(plan, utt, flow, split=True))
         seconds = 0.0
 
@@ -290,11 +328,10 @@ class SynthesisService:
             chunk = steps.next()
             if chunk is None:
                 return None
-            audio = resample(chunk.audio, chunk.sample_rate, plan.rate)
             # in this request thread, not as a piece: a part's encoding is ~1 ms, and as a
             # piece it waited for a core behind the segment's own vocoder windows (a sad
             # paragraph's first audio came 20 ms after its first part was ready)
-            data = encoder.write(audio)
+            data = encoder.write(resampler.write(chunk.audio))
             return StreamPiece(data, chunk.duration, chunk.timestamps)
 
         try:
@@ -319,7 +356,7 @@ class SynthesisService:
             raise
         finally:
             steps.abandon()
-        tail = await self.pool.run(encoder.finish)
+        tail = await self.pool.run(lambda: _finish(encoder, resampler))
         if tail:
             yield StreamPiece(tail)
         self._count(plan, seconds, time.perf_counter() - start)
@@ -331,6 +368,17 @@ class SynthesisService:
         m.audio_seconds.labels(vid).inc(audio_seconds)
         m.characters.labels(vid).inc(len(plan.text))
         m.syntheses.labels(plan.params.emotion, plan.fmt.name).inc()
+
+
+def _finish(encoder: WholeEncoder | StreamEncoder, resampler: Resampler) -> bytes:
+    """The resampler's tail through the encoder, then the encoder's last bytes."""
+    tail = resampler.finish()
+    head = b""
+    if isinstance(encoder, StreamEncoder):
+        head = encoder.write(tail) if tail.size else b""
+    else:
+        encoder.write(tail)
+    return head + encoder.finish()
 
 
 class _Steps:

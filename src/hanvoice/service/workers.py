@@ -13,7 +13,9 @@ that it fails at once with :class:`~hanvoice.errors.Overloaded` (503) and a ``Re
 of the seconds the backlog needs to drain far enough. A request larger than the bound on its
 own counts as half the bound: it is admitted once the backlog is under half of it, so no
 text within the length limit is refused forever. ``max_requests`` also bounds how many are
-in flight at once (memory).
+in flight at once, and ``max_memory`` the bytes their whole answers will hold (each
+request's estimated answer size: a few long WAV answers at 48 kHz would otherwise exhaust
+the node's memory long before its cores); beyond either a request gets 503 at once too.
 
 A long request refused for its size would otherwise starve under steady load: every time
 some work drains, smaller requests fill the room again, and its retries never fit (under
@@ -62,10 +64,13 @@ class WorkerPool:
         *,
         max_backlog: float = 20.0,
         max_requests: int = 64,
+        max_memory: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.scheduler = scheduler
         self.max_backlog = max_backlog
+        self.max_memory = max_memory
+        """Bytes of answers in flight at most (0: no bound)."""
         self.max_requests = max(1, max_requests)
         # request threads run at the scheduler's priority: the numpy work they do between
         # pieces (pasting parts, PCM conversion) must not outrank another request's pieces
@@ -115,13 +120,24 @@ class WorkerPool:
         need = self.probe_cost / self.scheduler.workers
         return self.admitted >= self.max_requests or self.backlog() + need > self.max_backlog
 
-    def admit(self, cost: float, label: str = "", key: Hashable = None) -> Flow:
-        """A flow for a request of ``cost`` CPU seconds, or :class:`Overloaded` at once.
-        ``key`` names the request across retries (for the reservation)."""
+    def admit(self, cost: float, label: str = "", key: Hashable = None, memory: int = 0) -> Flow:
+        """A flow for a request of ``cost`` CPU seconds that will hold ``memory`` bytes, or
+        :class:`Overloaded` at once. ``key`` names the request across retries (for the
+        reservation)."""
         with self._lock:
             now = self._clock()
             active = self.scheduler.active
             backlog = self.scheduler.backlog()
+            held_bytes = self.scheduler.memory() if self.max_memory else 0
+            if active and memory and held_bytes + memory > self.max_memory:
+                self.rejected += 1
+                wait = max(1, min(RETRY_AFTER_MAX, math.ceil(backlog)))
+                raise Overloaded(
+                    f"this node holds {held_bytes / 2**20:.0f} MB of answers being made "
+                    f"(limit {self.max_memory / 2**20:.0f} MB) and this one needs "
+                    f"{memory / 2**20:.0f} MB more; retry in {wait} s, or stream it",
+                    retry_after=wait,
+                )
             need = cost / self.scheduler.workers
             # a request larger than half the bound counts as half of it: it goes once the
             # backlog is under half the bound (the reservation keeps that room), not only on
@@ -150,7 +166,7 @@ class WorkerPool:
                 )
             if mine:
                 self._reservation = None
-            return self.scheduler.flow(cost, label)
+            return self.scheduler.flow(cost, label, memory)
 
     async def run(self, fn: Callable[[], T]) -> T:
         """Run ``fn()`` on a request thread (never on the event loop). Cancelling the caller

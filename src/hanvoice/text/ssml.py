@@ -18,6 +18,7 @@ hundred bytes once froze the process for seconds through a backtracking pattern.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Iterator
@@ -66,6 +67,60 @@ class _Open:
     arg: str = ""
     text: list[str] = field(default_factory=list)
     sources: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Outline:
+    """What an SSML document will cost, read without parsing it (for admission)."""
+
+    chars: int
+    """Letters and digits outside tags: about what will be read aloud."""
+    pauses: float
+    """Seconds of ``<break>`` in all."""
+    slowest: float
+    """The slowest ``<prosody rate>`` in it (1.0 when none is slower)."""
+
+
+_BREAK_TIME = re.compile(r"""\btime\s{0,8}=\s{0,8}["']([^"'<>]{0,32})["']""")
+_BREAK_STRENGTH = re.compile(r"""\bstrength\s{0,8}=\s{0,8}["']([^"'<>]{0,32})["']""")
+_RATE_VALUE = re.compile(r"""\brate\s{0,8}=\s{0,8}["']([^"'<>]{0,32})["']""")
+
+
+def outline(text: str) -> Outline:
+    """Characters, pauses and the slowest rate of an SSML document, in one pass of
+    ``str.find`` (C speed: a 5,000-character document costs a small part of what
+    :func:`parse` does). Malformed parts count as text; :func:`parse` says what is wrong."""
+    chars = pauses = 0.0
+    slowest = 1.0
+    i = 0
+    while True:
+        lt = text.find("<", i)
+        stop = len(text) if lt < 0 else lt
+        chars += sum(1 for c in text[i:stop] if c.isalnum())
+        if lt < 0:
+            break
+        gt = text.find(">", lt)
+        if gt < 0:
+            break
+        tag = text[lt : gt + 1]
+        i = gt + 1
+        if tag.startswith("<break"):
+            m = _BREAK_TIME.search(tag)
+            strength = _BREAK_STRENGTH.search(tag)
+            with contextlib.suppress(SSMLError):
+                pauses += (
+                    values.duration(m.group(1), _ignore)
+                    if m
+                    else _STRENGTH.get(strength.group(1) if strength else "medium", 0.0)
+                )
+        elif tag.startswith("<prosody") and (m := _RATE_VALUE.search(tag)):
+            with contextlib.suppress(SSMLError):
+                slowest = min(slowest, max(values.rate(m.group(1), _ignore), values.RATE_RANGE[0]))
+    return Outline(int(chars), pauses, slowest)
+
+
+def _ignore(message: str) -> SSMLError:
+    return SSMLError(message)
 
 
 def where(text: str, offset: int) -> str:

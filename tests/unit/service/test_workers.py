@@ -132,3 +132,32 @@ def test_a_reservation_lapses_when_its_request_never_returns() -> None:
     running.close()
     pool.shutdown()
     pool.scheduler.close()
+
+
+@pytest.mark.parametrize(
+    ("held", "memory", "ok"),
+    [
+        ([], 500, True),  # alone: admitted (its own size is bounded by max_answer_bytes)
+        ([40], 60, True),  # 100 <= 100
+        ([40, 40], 30, False),  # 110 > 100
+        ([90], 0, True),  # a stream holds nothing
+    ],
+)
+def test_admission_by_answer_bytes(held: list[int], memory: int, ok: bool) -> None:
+    pool = WorkerPool(Scheduler(2), max_backlog=10.0, max_requests=8, max_memory=100)
+    try:
+        flows = [pool.admit(0.1, memory=m) for m in held]
+        if ok:
+            pool.admit(0.1, memory=memory).close()
+        else:
+            with pytest.raises(Overloaded, match="MB of answers") as err:
+                pool.admit(0.1, memory=memory)
+            assert err.value.retry_after >= 1
+        flows[0].reestimate(0.1, 0) if flows else None
+        pool.admit(0.1, memory=memory).close()  # what a flow gives back is room again
+        for f in flows:
+            f.close()
+        assert pool.scheduler.memory() == 0
+    finally:
+        pool.shutdown()
+        pool.scheduler.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hanvoice.errors import SSMLError
-from hanvoice.text import Frontend, Style
+from hanvoice.text import Frontend, Style, ssml
 
 
 def test_break_emotion_prosody_phoneme_sub_say_as(frontend: Frontend) -> None:
@@ -127,3 +127,27 @@ def test_entities_and_cdata(frontend: Frontend) -> None:
 def test_breaks_in_a_row_are_capped(frontend: Frontend) -> None:
     utt = frontend.analyze("<speak>a" + '<break time="5s"/>' * 100 + "b</speak>", ssml=True)
     assert sum(s.pause_after for s in utt.segments if not s.tokens) == pytest.approx(10.0)
+
+
+OUTLINES = [
+    ("你好", (2, 0.0, 1.0)),
+    ('好<break time="10s"/>' * 3, (3, 30.0, 1.0)),
+    ('<speak>a1<break strength="strong"/><break/><break time="500ms"/></speak>', (2, 1.6, 1.0)),
+    (
+        '<speak><prosody rate="x-slow">慢</prosody><prosody rate="20%">快</prosody></speak>',
+        (2, 0.0, 0.5),
+    ),
+    (
+        '<speak><break time="99s"/><break time="x"/><prosody rate="zz">好</prosody></speak>',
+        (1, 0.0, 1.0),
+    ),
+    ("<speak>unclosed <break", (8, 0.0, 1.0)),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), OUTLINES)
+def test_outline(text: str, expected: tuple[int, float, float]) -> None:
+    """What admission reads of a document before parsing it (bad values count nothing:
+    the parser refuses them)."""
+    o = ssml.outline(text)
+    assert (o.chars, round(o.pauses, 3), o.slowest) == expected

@@ -122,6 +122,7 @@ class FastSpeech2Engine:
             emotions=EMOTIONS,
             speed_class="fast",
             description="FastSpeech2 + MB-MelGAN (TensorFlowTTS), Baker/CSMSC corpus",
+            seconds_per_syllable=0.223,  # neutral, 40 bench sentences (0.183-0.266)
         )
         calibration = opts.get("prosody")
         self.calibration = prosody.Calibration.load(
