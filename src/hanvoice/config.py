@@ -189,8 +189,9 @@ class Settings(BaseSettings):
     """``Cache-Control: public, max-age`` on ``GET /tts`` audio, for an edge cache or CDN."""
     audio_url_ttl: int = Field(3600, ge=1)
     """Seconds a ``"return": "url"`` result stays downloadable at ``/audio/<id>.<ext>``."""
-    audio_store_bytes: int = Field(256 * 1024 * 1024, ge=0)
-    """Memory for those results; the oldest are dropped first beyond it."""
+    audio_store_bytes: int = Field(128 * 1024 * 1024, ge=0)
+    """Memory for those results; the oldest are dropped first beyond it. One answer may take
+    a quarter of it at most (larger: 413)."""
     web_page: bool = True
     """Serve the web page at ``/``."""
 

@@ -14,6 +14,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from hanvoice.errors import AnswerTooLarge
+
 NAME = re.compile(r"^([0-9a-f]{32})\.([a-z0-9]{2,4})$")
 
 
@@ -37,8 +39,19 @@ class AudioStore:
     def name_for(data: bytes, extension: str) -> str:
         return f"{hashlib.sha256(data).hexdigest()[:32]}.{extension}"
 
+    @property
+    def max_entry(self) -> int:
+        """Largest answer kept: a quarter of the store, so one cannot push out every other."""
+        return self.max_bytes // 4
+
     def put(self, data: bytes, extension: str, media_type: str) -> str:
-        """Keep ``data``; return its file name (``<id>.<ext>``)."""
+        """Keep ``data``; return its file name (``<id>.<ext>``). AnswerTooLarge beyond
+        :attr:`max_entry`."""
+        if len(data) > self.max_entry:
+            raise AnswerTooLarge(
+                f"the answer is {len(data) / 2**20:.1f} MB; links keep at most "
+                f"{self.max_entry / 2**20:.1f} MB each: ask for base64, or stream it"
+            )
         name = self.name_for(data, extension)
         with self._lock:
             old = self._items.pop(name, None)

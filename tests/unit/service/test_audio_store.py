@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from hanvoice.errors import AnswerTooLarge
 from hanvoice.service.audio_store import AudioStore
 
 
@@ -39,7 +40,18 @@ def test_expiry() -> None:
 
 
 def test_bounded_in_bytes_oldest_first() -> None:
-    store = AudioStore(max_bytes=10, ttl=60)
-    a = store.put(b"aaaaaa", "wav", "audio/wav")
-    b = store.put(b"bbbbbb", "wav", "audio/wav")
-    assert store.get(a) is None and store.get(b) is not None and store.size == 6
+    store = AudioStore(max_bytes=40, ttl=60)
+    a = store.put(b"a" * 10, "wav", "audio/wav")
+    b = store.put(b"b" * 10, "wav", "audio/wav")
+    c = store.put(b"c" * 10, "wav", "audio/wav")
+    d = store.put(b"d" * 10, "wav", "audio/wav")
+    e = store.put(b"e" * 10, "wav", "audio/wav")
+    assert store.get(a) is None and all(store.get(n) for n in (b, c, d, e))
+    assert store.size == 40
+
+
+def test_one_answer_takes_a_quarter_at_most() -> None:
+    store = AudioStore(max_bytes=40, ttl=60)
+    store.put(b"x" * 10, "wav", "audio/wav")
+    with pytest.raises(AnswerTooLarge, match="at most"):
+        store.put(b"y" * 11, "wav", "audio/wav")
