@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware import Middleware
 
 from hanvoice import __version__
 from hanvoice.config import Settings
@@ -35,7 +36,7 @@ from hanvoice.service import errors, memory, production
 from hanvoice.service.audio_store import AudioStore
 from hanvoice.service.lifecycle import Lifecycle, Phase
 from hanvoice.service.metrics import Metrics
-from hanvoice.service.middleware import BodyLimit, RequestMetrics
+from hanvoice.service.middleware import Bounds, RequestMetrics
 from hanvoice.service.routes import api_router
 from hanvoice.service.routes.web import web_dir
 from hanvoice.service.synthesis import SynthesisRequest, SynthesisService
@@ -113,10 +114,11 @@ def create_app(settings: Settings | None = None, extensions: Sequence[Extension]
     app.include_router(api_router(web_page=settings.web_page))
     if settings.web_page:
         app.mount("/static", StaticFiles(directory=web_dir()), name="static")
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=metrics)
     # cache, auth, rate limits, filter, JSON access log, hot reload (issue 5)
     exts.append(production.install(app, settings))
+    # innermost, after the guard: a refused credential or rate limit costs no body read
+    app.user_middleware.append(Middleware(Bounds))
     return app
 
 

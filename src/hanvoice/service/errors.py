@@ -30,6 +30,7 @@ STATUS: dict[str, int] = {
     "audio_too_long": 413,
     "answer_too_large": 413,
     "body_too_large": 413,
+    "body_timeout": 408,
     "invalid_parameter": 400,
     "unknown_emotion": 400,
     "voice_not_found": 404,  # issue 8: an unknown voice is a 404, never a fallback

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from hanvoice.config import Settings
 from hanvoice.service.app import create_app, load_catalog
 from hanvoice.service.logging import configure_logging
+from hanvoice.service.protocol import BoundedWebSocket, bounded_http
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,14 @@ def run(settings: Settings) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=max(5, int(settings.drain_timeout)),
-        ws="websockets-sansio",
+        # the door's limits uvicorn lacks (header time and size), a transport to drop for a
+        # client that stops reading, and the body limit on WebSocket messages as they arrive
+        http=bounded_http(settings),
+        ws=BoundedWebSocket,
+        ws_max_size=settings.max_body_bytes,
+        limit_concurrency=settings.max_connections,
+        # who the client is, is decided once, from trusted_proxies (service.clientip):
+        # uvicorn's own X-Forwarded-For handling trusts anyone on loopback
+        proxy_headers=False,
     )
     DrainingServer(config, app, settings.drain_delay, settings.drain_timeout).run()

@@ -7,8 +7,10 @@ Protocol, per request (several may follow on one connection)::
     <- binary frame, binary frame, ...                             (audio as it is made)
     <- {"type": "end", "duration": 3.2, "timestamps": [{"char": "你", ...}, ...]}
 
-A bad request gets ``{"type": "error", "error": {"code": ..., "message": ...}}`` and the
-connection stays open for the next one.
+Every message gets an answer: a bad one (not JSON, JSON nested too deep, a wrong field,
+text the service refuses) gets ``{"type": "error", "error": {"code": ..., "message": ...}}``
+and the connection stays open for the next one. A message larger than ``max_body_bytes``
+closes the connection with 1009 as soon as its header says so (it is never read).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pydantic import ValidationError
 
 from hanvoice.errors import HanvoiceError
 from hanvoice.service.deps import MetricsDep, SynthesisDep
+from hanvoice.service.middleware import SlowClient
 from hanvoice.service.schemas import TtsRequest
 from hanvoice.service.synthesis import SynthesisRequest
 
@@ -53,13 +56,21 @@ async def ws_tts(ws: WebSocket, synthesis: SynthesisDep, metrics: MetricsDep) ->
             raw = message.get("text") or message.get("bytes") or b""
             try:
                 body = _parse(raw)
-            except (ValueError, ValidationError) as exc:
+            except (ValueError, ValidationError, RecursionError) as exc:
                 code = (
-                    "invalid_json" if isinstance(exc, json.JSONDecodeError) else "invalid_request"
+                    "invalid_json"
+                    if isinstance(exc, json.JSONDecodeError | RecursionError)
+                    else "invalid_request"
                 )
                 await ws.send_json(_error(code, _describe(exc)))
                 continue
-            await _one(ws, body, synthesis, metrics)
+            try:
+                await _one(ws, body, synthesis, metrics)
+            except (WebSocketDisconnect, SlowClient):
+                raise
+            except Exception:  # never a dropped connection: the client hears what failed
+                log.exception("websocket request failed")
+                await ws.send_json(_error("internal_error", "internal server error"))
     except WebSocketDisconnect:
         return
 
@@ -107,6 +118,8 @@ async def _one(ws: WebSocket, body: TtsRequest, synthesis: Any, metrics: Any) ->
 
 
 def _describe(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "the message is not valid JSON: nested too deeply"
     if isinstance(exc, json.JSONDecodeError):
         return f"the message is not valid JSON: {exc.msg}"
     if isinstance(exc, ValidationError):
