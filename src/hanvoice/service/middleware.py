@@ -64,6 +64,11 @@ slow reader progresses and a stalled one is cut off, whatever the answer's size.
 class SlowClient(Exception):
     """A client stopped reading for ``send_timeout`` (or past ``request_timeout``)."""
 
+    def __init__(self, message: str, since: float) -> None:
+        super().__init__(message)
+        self.since = since
+        """Wall-clock time the send that never finished began (the client's stall)."""
+
 
 class Bounds:
     """Every request bounded in bytes and time, at the door (the innermost middleware, so
@@ -99,6 +104,7 @@ class Bounds:
         async def bounded_send(message: Message) -> None:
             for part in _slices(message):
                 left = min(settings.send_timeout, deadline - time.monotonic())
+                since = time.time()
                 try:
                     async with asyncio.timeout(max(left, 0.0)):
                         await send(part)
@@ -106,12 +112,16 @@ class Bounds:
                     abort = scope.get("extensions", {}).get(ABORT)
                     if abort is not None:
                         abort()
-                    raise SlowClient(f"the client read nothing for {left:.0f} s") from None
+                    raise SlowClient(f"the client read nothing for {left:.1f} s", since) from None
 
         try:
             await self.app(scope, receive, bounded_send)
         except SlowClient as exc:
-            log.info("connection dropped: %s (%s)", exc, scope.get("path", ""))
+            log.info(
+                "connection dropped: %s",
+                exc,
+                extra={"path": scope.get("path", ""), "stalled_since": round(exc.since, 3)},
+            )
 
 
 def _slices(message: Message) -> list[Message]:
