@@ -267,7 +267,7 @@ def _slow_reader(spec: dict[str, Any], url: str, context: dict[str, Any]) -> Out
                 "sample_rate": 48000,
                 "stream": transport == "http",
                 "timestamps": True,
-            }  # fmt: skip
+            }
         ).encode()
         s.sendall(
             b"POST /tts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"

@@ -70,7 +70,7 @@ PINYIN = st.lists(
 def _wrap(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     return st.one_of(
         st.tuples(PROSODY, inner).map(lambda t: f"<prosody{t[0]}>{t[1]}</prosody>"),
-        st.tuples(st.sampled_from(EMOTIONS + ["nope", ""]), inner).map(
+        st.tuples(st.sampled_from([*EMOTIONS, "nope", ""]), inner).map(
             lambda t: f'<emotion category="{t[0]}">{t[1]}</emotion>'
         ),
         inner.map(lambda x: f"<p>{x}</p>"),
@@ -122,7 +122,8 @@ PARAMS: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(
 
 HTTP_VALUES = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False),
-    st.text(max_size=10), st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.text(max_size=10), st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
 )  # fmt: skip
 """Values of any JSON type, for fields that expect another."""
 
@@ -130,7 +131,7 @@ TTS_BODY: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(
     {"text": st.one_of(TEXT, SSML)},
     optional={
         "ssml": st.booleans(),
-        "emotion": st.one_of(st.sampled_from(EMOTIONS + ["joyful"]), HTTP_VALUES),
+        "emotion": st.one_of(st.sampled_from([*EMOTIONS, "joyful"]), HTTP_VALUES),
         "intensity": st.one_of(st.floats(-1, 3), HTTP_VALUES),
         "speed": st.one_of(st.floats(0.3, 2.5), HTTP_VALUES),
         "pitch": st.floats(-8, 8),
