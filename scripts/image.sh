@@ -7,6 +7,7 @@
 #                                  the KubeRay job; tagged <version>-batch
 #   scripts/image.sh base             only the base image (cached)
 #   scripts/image.sh wheels           only the wheelhouse (deploy/wheelhouse)
+#   scripts/image.sh sbom IMAGE OUT   copy IMAGE's SBOM to OUT; prints its figures (JSON)
 #
 # 1. base: with no --base, `debootstrap --variant=minbase bookworm` plus python3 (3.11, the
 #    version the project pins), python3-venv and tini, all from Debian's packages, imported
@@ -163,7 +164,7 @@ copy_sbom() {
   local cid
   cid=$(podman create "$1")
   podman cp "$cid:/app/sbom.cdx.json" "$2" >/dev/null
-  podman rm "$cid" >/dev/null
+  podman rm "$cid" >/dev/null 2>&1
   "$PYTHON" -c '
 import json, os, sys
 from hanvoice.fleet.sbom import summary
@@ -177,5 +178,6 @@ case "${1:-}" in
   build) shift; build_image "$@" ;;
   base) build_base ;;
   wheels) build_wheels ;;
-  *) echo "usage: scripts/image.sh build [--version V] [--base IMAGE] [--tag REF] [--batch] | base | wheels" >&2; exit 2 ;;
+  sbom) copy_sbom "${2:?usage: scripts/image.sh sbom IMAGE OUT}" "${3:?usage: scripts/image.sh sbom IMAGE OUT}" ;;
+  *) echo "usage: scripts/image.sh build [--version V] [--base IMAGE] [--tag REF] [--batch] | base | wheels | sbom IMAGE OUT" >&2; exit 2 ;;
 esac
