@@ -37,15 +37,7 @@ VERSION_FIELDS = (
     "region",
     "config_version",
 )
-DEFAULT_COMPARE = (
-    "version",
-    "build",
-    "commit",
-    "image_digest",
-    "engine",
-    "model_id",
-    "model_sha256",
-)
+DEFAULT_COMPARE = tuple(f for f in VERSION_FIELDS if f not in ("region", "config_version"))
 """What must be identical everywhere. ``config_version`` is shown but not compared by
 default: a region may legitimately run a newer config while a change propagates. The
 image is compared by digest (``image_digest``): each region pulls it from its own

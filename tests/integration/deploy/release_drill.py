@@ -50,6 +50,7 @@ from releasekit import (  # noqa: E402
     make_key,
     run,
     source_tree,
+    stop_agent,
 )
 
 from hanvoice.fleet.inventory import Region, load_inventory  # noqa: E402
@@ -63,6 +64,19 @@ BAKE_S = 3.0
 
 def log(message: str) -> None:
     print(f"drill: {message}", file=sys.stderr, flush=True)
+
+
+class Phases:
+    """Seconds per step of a release, in order."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._t = time.monotonic()
+
+    def done(self, name: str) -> None:
+        self.seconds[name] = elapsed(self._t)
+        self._t = time.monotonic()
+        log(f"{name}: {self.seconds[name]} s")
 
 
 class Drill:
@@ -234,6 +248,8 @@ class Drill:
         for r in [self.central, *self.registries.values()]:
             r.stop()
         remove_labelled()
+        for home in ("gnupg", "gnupg-intruder"):
+            stop_agent(self.tmp / home)
         for image in self.images:  # B and the refused ones (a pull by digest adds no name)
             podman("rmi", "--force", image, check=False)
 
@@ -258,14 +274,19 @@ def drill(tmp: Path) -> dict[str, Any]:
         # ---- release B, code-only, rolled out under load
         with Load(d.edge) as load:
             t0 = time.monotonic()
+            phases = Phases()
             tree = source_tree(tmp / "tree-b", "release drill: a code-only change")
             b = d.build(tree, B_VERSION)
             d.images.append(b["image"])
-            log(f"B built in {elapsed(t0)} s")
+            phases.done("build")
             b_digest = d.publish(b["image"], B_VERSION)
+            phases.done("sign_and_push")
             bytes_b = d.replicate(b_digest, B_VERSION)
+            phases.done("replicate")
             verify_b = d.verify(b_digest)
+            phases.done("verify")
             rollout_b = d.rollout(b_digest)
+            phases.done("rollout")
             seconds_b = elapsed(t0)
             log(f"B in every region in {seconds_b} s")
             code, status_b = d.status("--signatures", "--expect", f"image_digest={b_digest}")
@@ -289,6 +310,7 @@ def drill(tmp: Path) -> dict[str, Any]:
             failed_requests=len(load.failed()),
             requests=len(load.answers),
             seconds=seconds_b,
+            seconds_by_phase=phases.seconds,
             seconds_first_release=seconds_a,
             bytes_per_region={n: v["bytes_sent"] for n, v in bytes_b.items()},
             bytes_per_region_first={n: v["bytes_sent"] for n, v in bytes_a.items()},
@@ -338,11 +360,14 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
     summary["drill_seconds"] = elapsed(t0)
     report("release_drill", summary)
-    ok = (summary["digests_equal"] and summary["unsigned_refused"]
-          and summary["tampered_refused"] and summary["failed_requests"] == 0)  # fmt: skip
+    ok = (summary["digests_equal"] and summary["signed_everywhere"]
+          and summary["unsigned_refused"] and summary["tampered_refused"]
+          and summary["status_flags_unsigned"] and summary["failed_requests"] == 0
+          and summary["status_after_b"]["exit"] == 0
+          and summary["status_after_rollback"]["exit"] == 0)  # fmt: skip
+    keep = ("bytes_per_region", "bytes_per_region_first", "seconds_by_phase")
     print(json.dumps({k: v for k, v in summary.items() if not isinstance(v, dict | list)}
-                     | {"bytes_per_region": summary["bytes_per_region"],
-                        "bytes_per_region_first": summary["bytes_per_region_first"]}))  # fmt: skip
+                     | {k: summary[k] for k in keep}))  # fmt: skip
     return 0 if ok else 1
 
 

@@ -87,6 +87,12 @@ def make_key(home: Path, uid: str) -> str:
     return next(line.split(":")[9] for line in out.splitlines() if line.startswith("fpr:"))
 
 
+def stop_agent(home: Path) -> None:
+    """gpg starts an agent per home to sign and outlives us: stop the drill's own."""
+    env = {**os.environ, "GNUPGHOME": str(home)}
+    subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, capture_output=True, timeout=30)
+
+
 def export_key(home: Path, fingerprint: str, out: Path) -> Path:
     env = {**os.environ, "GNUPGHOME": str(home)}
     out.write_text(run(["gpg", "--armor", "--export", fingerprint], env=env).stdout, "utf-8")

@@ -119,6 +119,9 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]
     public.write_bytes(subprocess.run(["gpg", "--armor", "--export", release], env=env,
                                       check=True, capture_output=True).stdout)  # fmt: skip
     yield {"tmp": tmp, "release": release, "intruder": intruder, "public": public}
+    for home in ("release", "intruder"):  # the agents gpg started to sign
+        subprocess.run(["gpgconf", "--kill", "gpg-agent"], capture_output=True, timeout=30,
+                       env={**os.environ, "GNUPGHOME": str(tmp / home)})  # fmt: skip
 
 
 def _sign(keys: dict[str, object], who: str, manifest: bytes, reference: str, out: Path) -> str:
