@@ -84,9 +84,11 @@ publish() {
   trap "rm -rf '$cfg'" RETURN
   plain_http && tls=(--dest-tls-verify=false)
   log "signing $image as $central:$tag"
+  # --remove-signatures: a local image a node pulled keeps that registry's signatures;
+  # ours is made here, anew, for the central name.
   skopeo --policy "$cfg/policy.json" --registries.d "$cfg/registries.d" copy "${tls[@]}" \
-    --retry-times 3 --sign-by "$HANVOICE_SIGN_BY" --digestfile "$cfg/digest" \
-    "containers-storage:$image" "docker://$central:$tag" >&2
+    --retry-times 3 --remove-signatures --sign-by "$HANVOICE_SIGN_BY" \
+    --digestfile "$cfg/digest" "containers-storage:$image" "docker://$central:$tag" >&2
   digest=$(cat "$cfg/digest")
   # The SBOM the build put in the image, beside it: a one-file image under the tag
   # sha256-<hex>.sbom (cosign's convention), signed like the image.

@@ -28,6 +28,7 @@ from hanvoice.fleet.inventory import Inventory, Region
 from hanvoice.fleet.plan import DIGEST
 
 _CHECK = re.compile(r"Checking /v2/\S+/blobs/(sha256:[0-9a-f]{64})")
+_SKIP = re.compile(r"Skipping blob (sha256:[0-9a-f]{64}) \(already present\)")
 _EXISTS = "... already exists"
 
 
@@ -51,28 +52,28 @@ def sbom_tag(digest: str) -> str:
 def sent_bytes(log: str, manifest: dict[str, Any], manifest_size: int) -> tuple[int, int, int]:
     """(bytes, blobs sent, blobs skipped), from ``skopeo --debug copy``'s log and the manifest.
 
-    skopeo asks the destination for each blob (``Checking /v2/…/blobs/<digest>``) and says
-    ``... already exists`` when it has it; what it did not have was sent, at its size in
-    the manifest (compressed, as it travels). Its plain progress lines say "Copying blob"
-    either way, so they cannot tell.
+    skopeo asks the destination for each layer and logs ``Skipping blob <digest> (already
+    present)`` for one it has; the layers are checked in parallel, so the bare ``...
+    already exists`` replies cannot be matched to them. The config goes last, alone: its
+    reply is the ``... already exists`` right after its own ``Checking`` line. What was not
+    present was sent, at its size in the manifest (compressed, as it travels). The plain
+    progress lines say "Copying blob" either way.
 
     >>> m = {"config": {"digest": "sha256:" + "c" * 64, "size": 5},
     ...      "layers": [{"digest": "sha256:" + "a" * 64, "size": 100},
     ...                 {"digest": "sha256:" + "b" * 64, "size": 7}]}
-    >>> log = chr(10).join(['msg="Checking /v2/h/h/blobs/sha256:' + "a" * 64 + '"',
-    ...                     'msg="... already exists"',
-    ...                     'msg="Checking /v2/h/h/blobs/sha256:' + "b" * 64 + '"'])
+    >>> log = chr(10).join(['msg="Skipping blob sha256:' + "a" * 64 + ' (already present):"',
+    ...                     'msg="Checking /v2/h/h/blobs/sha256:' + "c" * 64 + '"'])
     >>> sent_bytes(log, m, 300)
     (312, 2, 1)
     """
-    present: set[str] = set()
-    last = ""
-    for line in log.splitlines():
+    present = set(_SKIP.findall(log))
+    config = manifest["config"]["digest"]
+    lines = log.splitlines()
+    for n, line in enumerate(lines):
         checking = _CHECK.search(line)
-        if checking:
-            last = checking[1]
-        elif _EXISTS in line and last:
-            present.add(last)
+        if checking and checking[1] == config and _EXISTS in "".join(lines[n + 1 : n + 2]):
+            present.add(config)
     blobs = [manifest["config"], *manifest["layers"]]
     sent = [b for b in blobs if b["digest"] not in present]
     return manifest_size + sum(int(b["size"]) for b in sent), len(sent), len(blobs) - len(sent)

@@ -50,9 +50,12 @@ def test_release_drill(built_image: BuiltImage) -> None:
         second = summary["bytes_per_region"][region]
         assert first > 100e6, (region, first)  # a first release sends every layer
         assert second < 0.05 * first, (region, second, first)  # code-only: a few small ones
+    full = json.loads((ROOT / "artifacts" / "release_drill.json").read_text(encoding="utf-8"))
+    for region, stored in full["replication"]["b"].items():  # what the registry's disk got
+        first = full["replication"]["a"][region]["blob_bytes_stored"]
+        assert stored["blob_bytes_stored"] < 0.05 * first, (region, stored, first)
     assert summary["image_bytes"] == built_image.record["size_bytes"]
     assert summary["sbom_pypi"] > 30 and summary["sbom_deb"] > 50
-    full = json.loads((ROOT / "artifacts" / "release_drill.json").read_text(encoding="utf-8"))
     refusals = full["refusals"]
     assert "no signature exists" in refusals["unsigned"]["node_says"][0]
     assert "does not match" in refusals["tampered"]["node_says"][0]

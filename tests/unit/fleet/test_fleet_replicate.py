@@ -13,11 +13,15 @@ MANIFEST = {
 }
 
 
-def _check(digest: str, exists: bool) -> str:
-    line = f'time="…" level=debug msg="Checking /v2/hanvoice/hanvoice/blobs/{digest}"'
-    if exists:
-        line += '\ntime="…" level=debug msg="... already exists"'
-    return line
+def _check(digest: str) -> str:
+    return f'time="…" level=debug msg="Checking /v2/hanvoice/hanvoice/blobs/{digest}"'
+
+
+EXISTS = 'time="…" level=debug msg="... already exists"'
+
+
+def _skip(digest: str) -> str:
+    return f'time="…" level=debug msg="Skipping blob {digest} (already present):"'
 
 
 @pytest.mark.parametrize(
@@ -31,15 +35,17 @@ def _check(digest: str, exists: bool) -> str:
 def test_only_blobs_the_region_lacked_count(
     present: tuple[str, ...], expected: tuple[int, int, int]
 ) -> None:
-    log = "\n".join(
-        [
-            'time="…" level=debug msg="Checking if we can reuse blob …"',
-            *(_check(d, d in present) for d in (A, B)),
-            "Copying blob " + A,  # plain progress lines say nothing about reuse
-            _check(C, C in present),
-        ]
-    )
-    assert sent_bytes(log, MANIFEST, 1_000) == expected
+    # the layers are checked in parallel: their replies come in any order, unnamed
+    layers = [_check(A), _check(B), *[EXISTS for d in (A, B) if d in present]]
+    layers += ["Copying blob " + A]  # plain progress lines say nothing about reuse
+    layers += [_skip(d) for d in (B, A) if d in present]
+    config = [_check(C), *([EXISTS] if C in present else []), "Writing manifest"]
+    assert sent_bytes("\n".join(layers + config), MANIFEST, 1_000) == expected
+
+
+def test_an_unnamed_reply_is_not_taken_for_the_config() -> None:
+    log = "\n".join([_check(A), _check(C), "Copying config", _check(B), EXISTS])
+    assert sent_bytes(log, MANIFEST, 0)[1:] == (3, 0)
 
 
 def test_sbom_tag_follows_the_attachment_convention() -> None:
