@@ -54,7 +54,9 @@ def test_release_drill(built_image: BuiltImage) -> None:
     for region, stored in full["replication"]["b"].items():  # what the registry's disk got
         first = full["replication"]["a"][region]["blob_bytes_stored"]
         assert stored["blob_bytes_stored"] < 0.05 * first, (region, stored, first)
-    assert summary["image_bytes"] == built_image.record["size_bytes"]
+    # the drill's `image.sh build` reuses the session's image (a newer commit changes only
+    # the project's small layers)
+    assert abs(summary["image_bytes"] - built_image.record["size_bytes"]) < 5e6
     assert summary["sbom_pypi"] > 30 and summary["sbom_deb"] > 50
     refusals = full["refusals"]
     assert "no signature exists" in refusals["unsigned"]["node_says"][0]
