@@ -186,7 +186,10 @@ def source_tree(dest: Path, change: str) -> Path:
     wheels = ROOT / "deploy" / "wheelhouse"
     for whl in [*wheels.glob("*.whl"), wheels / ".stamp"]:
         if whl.exists():
-            os.link(whl, dest / "deploy" / "wheelhouse" / whl.name)
+            try:
+                os.link(whl, dest / "deploy" / "wheelhouse" / whl.name)
+            except OSError:  # another filesystem
+                shutil.copy2(whl, dest / "deploy" / "wheelhouse" / whl.name)
     init = dest / "src" / "hanvoice" / "__init__.py"
     init.write_text(init.read_text(encoding="utf-8") + f"# {change}\n", encoding="utf-8")
     return dest
