@@ -7,6 +7,7 @@
 #                                  the KubeRay job; tagged <version>-batch
 #   scripts/image.sh base             only the base image (cached)
 #   scripts/image.sh wheels           only the wheelhouse (deploy/wheelhouse)
+#   scripts/image.sh sbom IMAGE OUT   copy IMAGE's SBOM to OUT; prints its figures (JSON)
 #
 # 1. base: with no --base, `debootstrap --variant=minbase bookworm` plus python3 (3.11, the
 #    version the project pins), python3-venv and tini, all from Debian's packages, imported
@@ -19,8 +20,11 @@
 #    installs the wheelhouse with `pip --no-index`. Docker image format, so the
 #    HEALTHCHECK is kept (OCI images have no such field).
 #
-# The size, digest and timings go to artifacts/image-build.json; the last line of output
-# is the image reference (localhost/hanvoice:<version>), for scripts to capture.
+# 4. SBOM: the build writes /app/sbom.cdx.json (CycloneDX) into the image; it is copied out
+#    to artifacts/sbom-<version>.cdx.json.
+#
+# The size, digest, SBOM figures and timings go to artifacts/image-build.json; the last line
+# of output is the image reference (localhost/hanvoice:<version>), for scripts to capture.
 # The registry path still works from the same Dockerfile: `docker build -f deploy/Dockerfile .`
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,7 +49,7 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 # The base's tag names its recipe, so a changed package list builds a new base.
 base_ref() {
   local recipe
-  recipe=$(printf '%s %s minbase' "$SUITE" "$BASE_PACKAGES" | sha256sum | cut -c1-12)
+  recipe=$(printf '%s %s minbase copyright' "$SUITE" "$BASE_PACKAGES" | sha256sum | cut -c1-12)
   echo "localhost/hanvoice-base:$SUITE-$recipe"
 }
 
@@ -65,10 +69,12 @@ build_base() {
   debootstrap --variant=minbase --include="$BASE_PACKAGES" "$SUITE" "$dir" >"$dir.log" 2>&1 \
     || { tail -20 "$dir.log" >&2; rm -f "$dir.log"; exit 1; }
   rm -f "$dir.log"
-  # Package caches, docs and translations are not needed to run a service.
+  # Package caches, docs and translations are not needed to run a service; each package's
+  # copyright file stays: it is where the SBOM reads the Debian packages' licences.
   rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/* \
-         "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/* \
-         "$dir"/usr/share/locale/*
+         "$dir"/usr/share/man/* "$dir"/usr/share/info/* "$dir"/usr/share/locale/*
+  find "$dir"/usr/share/doc -mindepth 1 ! -type d ! -name copyright -delete
+  find "$dir"/usr/share/doc -mindepth 1 -type d -empty -delete
   tar -C "$dir" -c . | podman import --change 'CMD ["/bin/bash"]' - "$ref" >/dev/null
   log "base $ref imported"
   echo "$ref"
@@ -138,16 +144,33 @@ build_image() {
     -t "$tag" . >&2 || { rm -f "$dockerfile"; exit 1; }
   rm -f "$dockerfile"
   t_image=$(elapsed "$t0")
-  local size digest
+  local size digest layers sbom
   size=$(podman image inspect --format '{{.Size}}' "$tag")
   digest=$(podman image inspect --format '{{.Digest}}' "$tag")
-  log "$tag: $((size / 1000000)) MB, digest $digest"
-  log "seconds: base $t_base, wheelhouse $t_wheels, image $t_image"
+  layers=$(podman image inspect --format '{{len .RootFS.Layers}}' "$tag")
   mkdir -p artifacts
-  printf '{"image": "%s", "base": "%s", "version": "%s", "commit": "%s", "size_bytes": %s, "digest": "%s", "seconds": {"base": %s, "wheelhouse": %s, "image": %s}}\n' \
-    "$tag" "$base" "$version" "$commit" "$size" "$digest" "$t_base" "$t_wheels" "$t_image" \
+  sbom=$(copy_sbom "$tag" "artifacts/sbom-$version$suffix.cdx.json")
+  log "$tag: $((size / 1000000)) MB in $layers layers, digest $digest"
+  log "seconds: base $t_base, wheelhouse $t_wheels, image $t_image"
+  printf '{"image": "%s", "base": "%s", "version": "%s", "commit": "%s", "size_bytes": %s, "layers": %s, "digest": "%s", "sbom": %s, "seconds": {"base": %s, "wheelhouse": %s, "image": %s}}\n' \
+    "$tag" "$base" "$version" "$commit" "$size" "$layers" "$digest" "$sbom" "$t_base" "$t_wheels" "$t_image" \
     >artifacts/image-build.json
   echo "$tag"
+}
+
+# The SBOM the build put in the image (/app/sbom.cdx.json), copied out to $2 without running
+# the image; prints {"path", "bytes", "components", "pypi", "deb", "licensed"}.
+copy_sbom() {
+  local cid
+  cid=$(podman create "$1")
+  podman cp "$cid:/app/sbom.cdx.json" "$2" >/dev/null
+  podman rm "$cid" >/dev/null 2>&1
+  "$PYTHON" -c '
+import json, os, sys
+from hanvoice.fleet.sbom import summary
+path = sys.argv[1]
+print(json.dumps({"path": path, "bytes": os.path.getsize(path), **summary(json.load(open(path)))}))
+' "$2"
 }
 
 command -v podman >/dev/null || { log "podman is missing (scripts/system-deps.sh)"; exit 1; }
@@ -155,5 +178,6 @@ case "${1:-}" in
   build) shift; build_image "$@" ;;
   base) build_base ;;
   wheels) build_wheels ;;
-  *) echo "usage: scripts/image.sh build [--version V] [--base IMAGE] [--tag REF] [--batch] | base | wheels" >&2; exit 2 ;;
+  sbom) copy_sbom "${2:?usage: scripts/image.sh sbom IMAGE OUT}" "${3:?usage: scripts/image.sh sbom IMAGE OUT}" ;;
+  *) echo "usage: scripts/image.sh build [--version V] [--base IMAGE] [--tag REF] [--batch] | base | wheels | sbom IMAGE OUT" >&2; exit 2 ;;
 esac

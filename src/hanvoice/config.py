@@ -283,6 +283,11 @@ class Settings(BaseSettings):
     """Image tag or build name."""
     commit: str = ""
     """Source commit the build came from."""
+    image: str = Field("", pattern=r"^$|^[a-z0-9][a-z0-9._:/-]{0,254}@sha256:[0-9a-f]{64}$")
+    """The image this node runs, by digest (``registry.cn-beijing.example.com/hanvoice/
+    hanvoice@sha256:…``), set by whoever started it (the overlay, ``hanvoice fleet``'s
+    rollout); ``/version`` reports it, so ``hanvoice fleet status`` can compare digests
+    across regions and check each one's signature. Empty outside an image."""
     region: str = ""
     """Region this node serves (e.g. ``cn-beijing``)."""
     config_version: str = ""
@@ -376,7 +381,8 @@ class Settings(BaseSettings):
         if self.config_version:
             return self.config_version
         skip = {
-            *("build", "commit", "region", "config_version", "config_file", "voices_file"),
+            *("build", "commit", "image", "region", "config_version", "config_file"),
+            "voices_file",
             *("host", "port", "redis_url", "etcd_endpoints", "etcd_prefix"),
             *("api_keys", "api_keys_file", "jwt_secret", "jwt_public_key", "filter_words_file"),
             *("workers", "queue_size", "max_backlog", "audio_store_bytes", "cache_memory_bytes"),

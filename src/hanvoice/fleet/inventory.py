@@ -23,6 +23,9 @@ import yaml
 from hanvoice.errors import ConfigError
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,40}[a-z0-9]$")
+NODE_KEY = "/etc/containers/keys/hanvoice-release.asc"
+# host[:port]/path of a registry repository: no scheme, no tag, no digest
+_REPOSITORY = re.compile(r"^[a-z0-9][a-z0-9.-]{0,252}(:[0-9]{1,5})?(/[a-z0-9][a-z0-9._-]{0,127})+$")
 
 
 class InventoryError(ConfigError):
@@ -47,6 +50,32 @@ class Region:
     redis: str = ""
     etcd: str = ""
     kube_context: str = ""
+    registry: str = ""
+    """The region's own registry repository (``registry.cn-beijing.example.com/hanvoice/
+    hanvoice``): releases are copied there and the region's nodes pull only from it."""
+    lookaside: str = ""
+    """Where that registry's image signatures are read (``https://…`` or ``file://…``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """How a release travels: signed once into ``Inventory.image``, copied to each region.
+
+    GPG simple signing (docs/deploy.md, "Release"): a signature is a small file kept beside
+    a registry in its *lookaside* store; release.sh writes them under ``staging`` (one folder
+    per registry, synced to the lookaside URLs) and nodes read them from ``lookaside``.
+    """
+
+    public_key: str = ""
+    """ASCII-armoured public key every node trusts (a path, relative to the inventory's
+    repository root, e.g. ``deploy/release/release-key.asc``)."""
+    node_key: str = NODE_KEY
+    """Where ``hanvoice fleet node-config`` expects that key on a node."""
+    lookaside: str = ""
+    """Where the central registry's signatures are read."""
+    staging: str = ""
+    """Base URL (``file://``) where release.sh writes signatures: ``<staging>/central`` and
+    ``<staging>/<region>``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +94,7 @@ class Inventory:
     regions: tuple[Region, ...]
     rollout: Rollout
     path: Path | None = None
+    release: Release = Release()
 
     def region(self, name: str) -> Region:
         for r in self.regions:
@@ -100,13 +130,15 @@ def load_inventory(path: Path) -> Inventory:
         inv = parse_inventory(raw)
     except InventoryError as exc:
         raise InventoryError(f"inventory {path}: {exc.message}") from exc
-    return Inventory(image=inv.image, regions=inv.regions, rollout=inv.rollout, path=path)
+    return Inventory(
+        image=inv.image, regions=inv.regions, rollout=inv.rollout, path=path, release=inv.release
+    )
 
 
 def parse_inventory(raw: object) -> Inventory:
     """Validate an already parsed inventory document (see ``deploy/regions.yaml``)."""
     doc = _mapping(raw, "the document")
-    _only(doc, {"version", "image", "rollout", "regions"}, "the document")
+    _only(doc, {"version", "image", "rollout", "regions", "release"}, "the document")
     if doc.get("version", 1) != 1:
         raise InventoryError(f"version: {doc.get('version')!r} is not supported (expected 1)")
     image = _str(doc, "image", "the document")
@@ -119,7 +151,30 @@ def parse_inventory(raw: object) -> Inventory:
     if dupes:
         raise InventoryError(f"regions: {', '.join(dupes)} listed more than once")
     rollout = _rollout(doc.get("rollout"), regions)
-    return Inventory(image=image, regions=regions, rollout=rollout)
+    release = _release(doc.get("release", {}))
+    return Inventory(image=image, regions=regions, rollout=rollout, release=release)
+
+
+def _release(raw: object) -> Release:
+    d = _mapping(raw, "release")
+    _only(d, {"public_key", "node_key", "lookaside", "staging"}, "release")
+    for key in ("lookaside", "staging"):
+        _url(_opt_str(d, key, "release"), f"release.{key}", allow_file=True)
+    return Release(
+        public_key=_opt_str(d, "public_key", "release"),
+        node_key=_opt_str(d, "node_key", "release") or NODE_KEY,
+        lookaside=_opt_str(d, "lookaside", "release"),
+        staging=_opt_str(d, "staging", "release"),
+    )
+
+
+def _url(value: str, where: str, *, allow_file: bool = False) -> None:
+    if not value:
+        return
+    schemes = ("http", "https", "file") if allow_file else ("http", "https")
+    url = urlsplit(value)
+    if url.scheme not in schemes or not (url.hostname or (url.scheme == "file" and url.path)):
+        raise InventoryError(f"{where}: {value!r} is not a {'/'.join(schemes)} URL")
 
 
 def _region(item: object, index: int) -> Region:
@@ -128,7 +183,7 @@ def _region(item: object, index: int) -> Region:
     _only(
         d,
         {"name", "endpoint", "weight", "zones", "geo", "replicas", "redis", "etcd"}
-        | {"kube_context"},
+        | {"kube_context", "registry", "lookaside"},
         where,
     )
     name = _str(d, "name", where)
@@ -139,6 +194,13 @@ def _region(item: object, index: int) -> Region:
     url = urlsplit(endpoint)
     if url.scheme not in ("http", "https") or not url.hostname:
         raise InventoryError(f"{where}: endpoint {endpoint!r} is not an http(s) URL")
+    registry = _opt_str(d, "registry", where)
+    if registry and not _REPOSITORY.match(registry):
+        raise InventoryError(
+            f"{where}: registry {registry!r} must be host[:port]/path, lower case, no tag"
+        )
+    lookaside = _opt_str(d, "lookaside", where)
+    _url(lookaside, f"{where}: lookaside", allow_file=True)
     weight = d.get("weight")
     if not isinstance(weight, int) or isinstance(weight, bool) or weight < 0:
         raise InventoryError(f"{where}: weight must be a whole number >= 0, not {weight!r}")
@@ -165,6 +227,8 @@ def _region(item: object, index: int) -> Region:
         redis=_opt_str(d, "redis", where),
         etcd=_opt_str(d, "etcd", where),
         kube_context=_opt_str(d, "kube_context", where),
+        registry=registry,
+        lookaside=lookaside,
     )
 
 

@@ -17,25 +17,31 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from hanvoice.fleet.inventory import Region
 
+if TYPE_CHECKING:
+    from hanvoice.fleet.signing import SignatureCheck, Verifier
+
 VERSION_FIELDS = (
     "version",
     "build",
     "commit",
+    "image_digest",
     "engine",
     "model_id",
     "model_sha256",
     "region",
     "config_version",
 )
-DEFAULT_COMPARE = ("version", "build", "commit", "engine", "model_id", "model_sha256")
+DEFAULT_COMPARE = tuple(f for f in VERSION_FIELDS if f not in ("region", "config_version"))
 """What must be identical everywhere. ``config_version`` is shown but not compared by
-default: a region may legitimately run a newer config while a change propagates."""
+default: a region may legitimately run a newer config while a change propagates. The
+image is compared by digest (``image_digest``): each region pulls it from its own
+registry, so the full reference differs on purpose."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +75,8 @@ class FleetReport:
     statuses: tuple[RegionStatus, ...]
     drift: tuple[Drift, ...]
     reference: Mapping[str, object]
+    signatures: Mapping[str, SignatureCheck] = field(default_factory=dict)
+    """Region -> is the digest it runs signed for its registry (only when checked)."""
 
     @property
     def mixed(self) -> dict[str, dict[str, list[str]]]:
@@ -79,7 +87,7 @@ class FleetReport:
         ["ap-singapore"], "0.1.0": ["cn-beijing", "eu-frankfurt"]}}``. Empty when every
         answering region agrees.
         """
-        return mixed_values(self.statuses, ("version", "build"))
+        return mixed_values(self.statuses, ("version", "build", "image_digest"))
 
     @property
     def problems(self) -> list[str]:
@@ -91,6 +99,11 @@ class FleetReport:
             if s.reachable and not s.ready
         ]
         out += [str(d) for d in self.drift]
+        out += [
+            f"{region}: image is not signed by the release key ({check.reason})"
+            for region, check in self.signatures.items()
+            if not check.ok
+        ]
         return out
 
     @property
@@ -224,8 +237,11 @@ def fleet_status(
     expect: Mapping[str, str] | None = None,
     timeout: float = 5.0,
     token: str | None = None,
+    verifier: Verifier | None = None,
 ) -> FleetReport:
-    """Probe every region in parallel and compare what they run."""
+    """Probe every region in parallel and compare what they run; with a ``verifier``, also
+    check that the digest each region runs carries a valid signature in its registry's
+    lookaside (a region without a digest to show is flagged too)."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     with (
         httpx.Client(timeout=timeout, headers=headers, follow_redirects=True) as client,
@@ -233,10 +249,27 @@ def fleet_status(
     ):
         statuses = tuple(pool.map(lambda r: probe(r, client), regions))
     drift, reference = find_drift(statuses, compare, expect)
-    return FleetReport(statuses=statuses, drift=drift, reference=reference)
+    signatures = {}
+    if verifier is not None:
+        by_name = {r.name: r for r in regions}
+        for s in statuses:
+            if s.reachable:
+                signatures[s.region] = _signature(verifier, by_name[s.region], s)
+    return FleetReport(statuses, drift, reference, signatures)
 
 
-def _row(s: RegionStatus, drifted: set[tuple[str, str]]) -> tuple[str, ...]:
+def _signature(verifier: Verifier, region: Region, status: RegionStatus) -> SignatureCheck:
+    from hanvoice.fleet.signing import SignatureCheck
+
+    digest = status.info.get("image_digest")
+    if not digest:
+        return SignatureCheck(False, "the region reports no image digest (HANVOICE_IMAGE)")
+    return verifier.check(region, str(digest))
+
+
+def _row(
+    s: RegionStatus, drifted: set[tuple[str, str]], signatures: Mapping[str, SignatureCheck]
+) -> tuple[str, ...]:
     def mark(*fields: str) -> str:
         return "*" if any((s.region, f) in drifted for f in fields) else ""
 
@@ -244,6 +277,10 @@ def _row(s: RegionStatus, drifted: set[tuple[str, str]]) -> tuple[str, ...]:
         return (_key(s.info.get(name)) or "-") + mark(name)
 
     ready = "down" if not s.reachable else "yes" if s.ready else f"no ({s.ready_status})"
+    image = _key(s.info.get("image_digest")).removeprefix("sha256:")[:12] or "-"
+    check = signatures.get(s.region)
+    signed = "" if check is None else " signed" if check.ok else " UNSIGNED"
+    image += mark("image_digest") + signed
     sha = _key(s.info.get("model_sha256"))[:12]
     model = _key(s.info.get("model_id")) + (f"@{sha}" if sha else "")
     return (
@@ -252,6 +289,7 @@ def _row(s: RegionStatus, drifted: set[tuple[str, str]]) -> tuple[str, ...]:
         (model or "-") + mark("model_id", "model_sha256", "engine"),
         cell("version"),
         (_key(s.info.get("build")) or "-") + mark("build", "commit"),
+        image,
         cell("config_version"),
         f"{s.latency_ms:.0f} ms" if s.latency_ms is not None else "-",
     )
@@ -260,8 +298,8 @@ def _row(s: RegionStatus, drifted: set[tuple[str, str]]) -> tuple[str, ...]:
 def format_table(report: FleetReport) -> str:
     """A fixed-width table, one row per region; drifted cells are marked with ``*``."""
     drifted = {(d.region, d.field) for d in report.drift}
-    header = ("REGION", "READY", "MODEL", "VERSION", "BUILD", "CONFIG", "LATENCY")
-    rows = [header, *(_row(s, drifted) for s in report.statuses)]
+    header = ("REGION", "READY", "MODEL", "VERSION", "BUILD", "IMAGE", "CONFIG", "LATENCY")
+    rows = [header, *(_row(s, drifted, report.signatures) for s in report.statuses)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     problems = report.problems
@@ -299,5 +337,8 @@ def as_json(report: FleetReport) -> dict[str, Any]:
             for d in report.drift
         ],
         "mixed": report.mixed,
+        "signatures": {
+            region: {"ok": c.ok, "reason": c.reason} for region, c in report.signatures.items()
+        },
         "problems": report.problems,
     }

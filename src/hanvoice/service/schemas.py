@@ -222,6 +222,8 @@ class Version(BaseModel):
     version: str
     build: str
     commit: str
+    image: str = Field(description="the image this node runs, repository@sha256:… (or empty)")
+    image_digest: str = Field(description="its digest, sha256:… (or empty)")
     engine: str
     model_id: str
     model_sha256: str

@@ -82,7 +82,16 @@ def test_drifted_build_is_flagged_and_exits_nonzero(
     print(result.stdout)
     assert result.returncode == 1, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["REGION", "READY", "MODEL", "VERSION", "BUILD", "CONFIG", "LATENCY"]
+    assert lines[0].split() == [
+        "REGION",
+        "READY",
+        "MODEL",
+        "VERSION",
+        "BUILD",
+        "IMAGE",
+        "CONFIG",
+        "LATENCY",
+    ]
     rows = {line.split()[0]: line for line in lines[1:4]}
     assert f"{DRIFTED}*" in rows["eu-frankfurt"]
     assert "*" not in rows["cn-beijing"] and "*" not in rows["ap-singapore"]

@@ -26,7 +26,10 @@ from dockerparse import DockerIgnore, Stage, parse_dockerfile
 DOCKERFILE = DEPLOY / "Dockerfile"
 GLOBAL_ARGS, STAGES = parse_dockerfile(DOCKERFILE.read_text(encoding="utf-8"))
 IGNORE = DockerIgnore((ROOT / ".dockerignore").read_text(encoding="utf-8"))
-BUILD, RUNTIME = STAGES[0], STAGES[-1]
+STAGE = {s.name: s for s in STAGES}
+DEPS, BUILD, RUNTIME = STAGE["deps"], STAGE["build"], STAGES[-1]
+INSTALL = (DEPS, BUILD)
+"""The stages that run scripts/setup.sh, in order: dependencies first, then the project."""
 SETUP = "scripts/setup.sh"
 SYSTEM_PYTHON = "/usr/bin/python3.11"
 
@@ -38,37 +41,50 @@ def setup_run(stage: Stage) -> str:
 
 
 def test_multi_stage_from_a_slim_python() -> None:
-    assert len(STAGES) >= 2
-    assert [s.name for s in STAGES] == ["build", "runtime"]
-    for s in STAGES:
+    assert [s.name for s in STAGES] == ["deps", "venv", "build", "runtime"]
+    assert (STAGE["venv"].base, BUILD.base) == ("deps", "deps")
+    for s in (DEPS, RUNTIME):
         assert re.fullmatch(r"python:3\.11-slim(-\w+)?", s.base), s.base
-    # compilers stay in the build stage
+    # compilers stay in the build stages
     runtime_runs = " ".join(i.args for i in RUNTIME.all("RUN"))
     assert "build-essential" not in runtime_runs and "gcc" not in runtime_runs
     copies = RUNTIME.all("COPY")
-    assert any(i.flags.get("from") == "build" for i in copies)
-    assert all(i.flags.get("from") == "build" for i in copies), "runtime copies only artefacts"
+    assert {i.flags.get("from") for i in copies} == {"venv", "build"}, "only artefacts"
+
+
+def test_a_source_change_rebuilds_only_small_layers() -> None:
+    """Dependencies are installed before the source is copied, and the runtime stage takes
+    them in their own layer: a code-only release reuses the ~400 MB venv layer."""
+    deps_copies = " ".join(i.args for i in DEPS.all("COPY"))
+    assert "src" not in deps_copies.split() and "README.md" not in deps_copies
+    assert "--deps-only" in setup_run(DEPS)
+    first = RUNTIME.all("COPY")[0]
+    assert first.flags.get("from") == "venv" and first.args.split()[0] == "/app/.venv"
+    assert "touch -h -d @0" in " ".join(i.args for i in BUILD.all("RUN"))
 
 
 def test_install_is_the_readme_setup_script() -> None:
     """Image and laptop cannot drift: the same script with an option it really has."""
-    run = setup_run(BUILD)
-    options = re.findall(rf"{re.escape(SETUP)}((?:\s+--[\w-]+)*)", run)[0].split()
     script = (ROOT / SETUP).read_text(encoding="utf-8")
-    for opt in options:
-        assert re.search(rf"^\s*{re.escape(opt)}\)", script, flags=re.MULTILINE), (
-            f"{SETUP} has no option {opt}"
-        )
+    for stage in INSTALL:
+        run = setup_run(stage)
+        options = re.findall(rf"{re.escape(SETUP)}((?:\s+--[\w-]+)*)", run)[0].split()
+        for opt in options:
+            assert re.search(rf"^\s*{re.escape(opt)}\)", script, flags=re.MULTILINE), (
+                f"{SETUP} has no option {opt}"
+            )
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "scripts/setup.sh" in readme
     assert "docker build -f deploy/Dockerfile" in readme
     # the weights are derived at build time into the folder the runtime stage points at
-    assert BUILD.env()["HANVOICE_CACHE_DIR"] == RUNTIME.env()["HANVOICE_CACHE_DIR"]
+    assert DEPS.env()["HANVOICE_CACHE_DIR"] == RUNTIME.env()["HANVOICE_CACHE_DIR"]
     assert "hanvoice voices" in script, "setup.sh derives the graphs (so the image bakes them)"
 
 
 def test_every_copied_file_is_in_the_build_context() -> None:
-    for copy in BUILD.all("COPY"):
+    context_copies = [c for s in STAGES for c in s.all("COPY") if "from" not in c.flags]
+    assert len(context_copies) >= 4
+    for copy in context_copies:
         *sources, _dest = copy.args.split()
         for src in (s.rstrip("/") for s in sources):
             path = ROOT / src
@@ -174,21 +190,10 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             (context / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / rel, context / rel)
         app = root / "app"
-        workdir = BUILD.all("WORKDIR")[-1].args
+        workdir = DEPS.all("WORKDIR")[-1].args
         assert workdir == "/app"
         app.mkdir()
-        for copy in BUILD.all("COPY"):
-            *sources, dest = copy.args.split()
-            for src in sources:
-                target = app / dest
-                if (context / src).is_dir():
-                    shutil.copytree(context / src, target, dirs_exist_ok=True)
-                else:
-                    if dest.endswith("/"):
-                        target = target / Path(src).name
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(context / src, target)
-        env = {k: _map(v, app) for k, v in {**BUILD.args(), **BUILD.env()}.items()}
+        env = {k: _map(v, app) for k, v in {**DEPS.args(), **DEPS.env()}.items()}
         # Keep this machine's pip cache (the image build sets PIP_NO_CACHE_DIR to keep
         # layers small; here it would only download everything again).
         env.pop("PIP_NO_CACHE_DIR", None)
@@ -199,23 +204,40 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             pytest.fail(f"emulating the image needs Debian's {SYSTEM_PYTHON} (python3.11-venv)")
         env["PYTHON"] = SYSTEM_PYTHON
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("HANVOICE_")}, **env}
-        result = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", _map(setup_run(BUILD), app)],
-            cwd=app,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=1500,
-        )
-        out = "\n".join(
-            line
-            for line in (result.stdout + result.stderr).splitlines()
-            if "is ignored: it is neither a file nor a directory" not in line
-        )
-        assert result.returncode == 0, f"the Dockerfile's setup RUN failed:\n{out[-4000:]}"
+        for stage in INSTALL:  # each stage's COPYs from the context, then its setup RUN
+            _copy_context(stage, context, app)
+            result = subprocess.run(
+                ["bash", "-euo", "pipefail", "-c", _map(setup_run(stage), app)],
+                cwd=app,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=1500,
+            )
+            out = "\n".join(
+                line
+                for line in (result.stdout + result.stderr).splitlines()
+                if "is ignored: it is neither a file nor a directory" not in line
+            )
+            assert result.returncode == 0, f"the {stage.name} stage's setup failed:\n{out[-4000:]}"
         yield app
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _copy_context(stage: Stage, context: Path, app: Path) -> None:
+    for copy in stage.all("COPY"):
+        *sources, dest = copy.args.split()
+        if not dest.startswith("/"):  # relative to WORKDIR (/app); /tmp files are not emulated
+            for src in sources:
+                target = app / dest
+                if (context / src).is_dir():
+                    shutil.copytree(context / src, target, dirs_exist_ok=True)
+                else:
+                    if dest.endswith("/"):
+                        target = target / Path(src).name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(context / src, target)
 
 
 def _runtime_env(app: Path) -> dict[str, str]:

