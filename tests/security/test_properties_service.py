@@ -29,7 +29,7 @@ def check_answer(r: httpx.Response, data: bytes) -> str:
 @settings(max_examples=80, deadline=None, suppress_health_check=FIXTURE_OK)
 @given(body=TTS_BODY)
 def test_post_tts_anything(node: Node, body: dict[str, Any]) -> None:
-    with httpx.Client(timeout=60) as client, client.stream("POST", node.url + "/tts", json=body) as r:
+    with httpx.Client(timeout=60) as c, c.stream("POST", node.url + "/tts", json=body) as r:
         check_answer(r, r.read())
 
 
@@ -37,5 +37,5 @@ def test_post_tts_anything(node: Node, body: dict[str, Any]) -> None:
 @given(body=TTS_BODY)
 def test_get_tts_anything(node: Node, body: dict[str, Any]) -> None:
     query = {k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()}
-    with httpx.Client(timeout=60) as client, client.stream("GET", node.url + "/tts", params=query) as r:
+    with httpx.Client(timeout=60) as c, c.stream("GET", node.url + "/tts", params=query) as r:
         check_answer(r, r.read())
