@@ -17,6 +17,8 @@ reference.
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +29,7 @@ from hanvoice.asr.audio import Samples, from_array
 from hanvoice.asr.compare import Flag, Tolerance, compare, distance_of
 from hanvoice.asr.engine import Pending, RecognitionOptions, Recognizer
 from hanvoice.asr.units import digit_readings, units
+from hanvoice.errors import HanvoiceError
 from hanvoice.scheduler import Runner
 from hanvoice.text import Frontend
 
@@ -56,6 +59,22 @@ class Verdict:
         if self.error is not None:
             out["error"] = self.error
         return {**out, **self.extra}
+
+
+AHEAD = 4
+"""Items whose audio is made (or read) and queued for recognition ahead of the one being
+reported: the cores stay busy, and memory holds a few recordings, not a whole job's."""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One item to check: its text, and how to get its audio (synthesize it, read a file)."""
+
+    id: str
+    text: str
+    audio: Callable[[], tuple[npt.NDArray[np.float32], int]]
+    """Returns (samples, sample rate); may raise a :class:`HanvoiceError` (the item's)."""
+    ssml: bool = False
 
 
 def options_for(text: str) -> RecognitionOptions:
@@ -122,3 +141,30 @@ def flags_for(
             if alt_cost < cost:
                 best, hyp, cost = other, alt, alt_cost
     return compare(text, ref, heard, hyp, tolerance)
+
+
+def check_many(
+    checker: Checker, jobs: Iterable[Job], runner: Runner, *, strict: bool = False
+) -> Iterator[Verdict]:
+    """A verdict per job, in order, with up to :data:`AHEAD` jobs' audio made and queued
+    ahead. An item whose audio cannot be had gets a verdict with its ``error`` (not ok);
+    with ``strict`` the error is raised instead."""
+    queue: deque[tuple[Job, Pending | str]] = deque()
+
+    def finish(job: Job, started: Pending | str) -> Verdict:
+        if isinstance(started, str):
+            return Verdict(job.id, False, "", error=started)
+        return checker.verdict(job.id, job.text, started, ssml=job.ssml)
+
+    for job in jobs:
+        try:
+            audio, rate = job.audio()
+            queue.append((job, checker.submit(audio, rate, job.text, runner)))
+        except HanvoiceError as exc:
+            if strict:
+                raise
+            queue.append((job, f"{exc.code}: {exc.message}"))
+        if len(queue) > AHEAD:
+            yield finish(*queue.popleft())
+    while queue:
+        yield finish(*queue.popleft())

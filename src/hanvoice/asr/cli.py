@@ -16,22 +16,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hanvoice.errors import HanvoiceError, InvalidParameter
+from hanvoice.errors import InvalidParameter
 
 if TYPE_CHECKING:
-    from hanvoice.asr.check import Checker, Verdict
-    from hanvoice.asr.engine import Pending
-    from hanvoice.scheduler import Flow
+    from hanvoice.asr.check import Job, Verdict
 
 MAX_SECONDS = 3600.0
 """Longest recording the CLI checks (an hour; the service has its own setting)."""
-AHEAD = 4
-"""Items synthesized and queued for recognition ahead of the one being reported."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +74,9 @@ def read_tsv(path: Path) -> list[CheckItem]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from hanvoice.asr.check import Checker
+    from hanvoice.asr.check import Checker, check_many
     from hanvoice.asr.engine import Recognizer
     from hanvoice.cli import _catalog
-    from hanvoice.synth import SynthesisParams
     from hanvoice.text import Frontend, FrontendConfig
     from hanvoice.voices import VoiceCatalog
 
@@ -97,69 +92,51 @@ def cmd_check(args: argparse.Namespace) -> int:
     frontend = Frontend(FrontendConfig(user_lexicon=lexicon))
     catalog = _catalog(args, frontend)
     assert isinstance(catalog, VoiceCatalog)
-    voice = catalog.get(args.voice) if any(i.audio is None for i in items) else None
-    params = SynthesisParams(args.emotion, args.intensity, args.speed, args.pitch, args.volume)
-    if voice is not None:
-        params = params.validated(voice.presets)
-    checker = Checker(Recognizer.load(catalog.scheduler.workers), frontend)
+    checker = Checker(Recognizer.load(catalog.scheduler.workers), frontend)  # fails first
+    jobs = _jobs(items, catalog, args)
     flagged = []
+    if not args.json:
+        print("id\tverdict\theard\tflags (category: expected -> heard)")
     with catalog.scheduler.flow(0.0, "check") as flow:
-        queue: deque[tuple[CheckItem, Pending | str]] = deque()
-        for item in items:
-            started = _start(item, checker, voice, params, args.ssml, flow, strict=not args.input)
-            queue.append((item, started))
-            if len(queue) > AHEAD:
-                flagged += _report(*queue.popleft(), checker, args)
-        while queue:
-            flagged += _report(*queue.popleft(), checker, args)
-    if len(items) > 1 or not args.json:
+        for verdict in check_many(checker, jobs, flow, strict=not args.input):
+            print(json.dumps(verdict.as_dict(), ensure_ascii=False) if args.json else _row(verdict))
+            sys.stdout.flush()
+            if not verdict.ok:
+                flagged.append(verdict.id)
+    if args.input:
         names = f": {', '.join(flagged)}" if flagged else ""
         print(f"check: {len(items)} items, {len(flagged)} flagged{names}", file=sys.stderr)
     return 1 if flagged else 0
 
 
-def _start(
-    item: CheckItem,
-    checker: Checker,
-    voice: Any,
-    params: Any,
-    ssml: bool,
-    flow: Flow,
-    *,
-    strict: bool,
-) -> Pending | str:
-    """Synthesize (or read) the item's audio and queue its recognition. When that fails:
-    the error's text (an item's own problem: the other items are still checked), or, when
-    ``strict`` (a lone TEXT), the error itself (one line, exit status 2)."""
+def _jobs(items: list[CheckItem], catalog: Any, args: argparse.Namespace) -> list[Job]:
+    """What each item is checked against: its recording, or the voice's rendering of it."""
     from hanvoice.asr.audio import RATE, decode
+    from hanvoice.asr.check import Job
+    from hanvoice.synth import SynthesisParams
 
-    try:
-        if item.audio is not None:
-            return checker.submit(decode(item.audio, MAX_SECONDS), RATE, item.text, flow)
-        result = voice.synthesize(item.text, params, ssml=ssml)
-        return checker.submit(result.audio, result.sample_rate, item.text, flow)
-    except HanvoiceError as exc:
-        if strict:
-            raise
-        return f"{exc.code}: {exc.message}"
+    voice = catalog.get(args.voice) if any(i.audio is None for i in items) else None
+    params = SynthesisParams(args.emotion, args.intensity, args.speed, args.pitch, args.volume)
+    if voice is not None:
+        params = params.validated(voice.presets)
 
+    def audio(item: CheckItem) -> Callable[[], tuple[Any, int]]:
+        def get() -> tuple[Any, int]:
+            if item.audio is not None:
+                return decode(item.audio, MAX_SECONDS), RATE
+            assert voice is not None
+            result = voice.synthesize(item.text, params, ssml=args.ssml)
+            return result.audio, result.sample_rate
 
-def _report(item: CheckItem, started: Pending | str, checker: Checker, args: Any) -> list[str]:
-    from hanvoice.asr.check import Verdict
+        return get
 
-    if isinstance(started, str):
-        verdict = Verdict(item.id, False, "", error=started)
-    else:
-        verdict = checker.verdict(item.id, item.text, started, ssml=args.ssml)
-    print(json.dumps(verdict.as_dict(), ensure_ascii=False) if args.json else _row(verdict))
-    sys.stdout.flush()
-    return [] if verdict.ok else [item.id]
+    return [Job(i.id, i.text, audio(i), args.ssml) for i in items]
 
 
 def _row(v: Verdict) -> str:
-    """``id  ok|FLAGGED  heard  [category: expected -> heard; ...]``"""
+    """``id  ok|FLAGGED|ERROR  heard  category: expected -> heard; ...``"""
     status = "ok" if v.ok else ("ERROR" if v.error else "FLAGGED")
     notes = v.error or "; ".join(
         f"{f.category}: {f.expected or '-'} -> {f.heard or '-'}" for f in v.flags
     )
-    return "\t".join(x for x in (v.id, status, v.heard, notes) if x)
+    return "\t".join((v.id, status, v.heard, notes))

@@ -32,9 +32,9 @@ from hanvoice.scheduler import Runner
 
 log = logging.getLogger(__name__)
 
-CPU_PER_WINDOW = 1.2
+CPU_PER_WINDOW = 2.0
 """First guess of core-seconds per window (the encoder always reads 30 s); refined by
-:meth:`Recognizer.learn`. Measured on a busy 2-core machine: 1-3 s for a 3 s clip."""
+:meth:`Recognizer.learn`. Measured on a busy 2-core machine: 2-6 core-s for a 3 s clip."""
 CPU_PER_SECOND = 0.03
 """First guess of core-seconds per second of speech (the decoder's tokens)."""
 TOKENS_PER_SECOND = 10

@@ -48,10 +48,17 @@ class Unit:
     """The character's readings other than ``syllable`` (a polyphone's), for the text."""
 
 
-def kind_of(source: str) -> str:
-    if any(c.isdigit() for c in source):
+_NUMERALS = frozenset("零〇一二三四五六七八九十百千万亿两幺点负")
+
+
+def kind_of(char: str, source: str) -> str:
+    """What a character of the normalized text stands for, by itself and the input it was
+    made from: ``number`` (a numeral made from digits), ``english`` (a Latin letter) or
+    ``hanzi``. By the character too, because a normalization rule may map its whole match
+    to one span (验证码是739264: 验证码是 comes from the same span as the digits)."""
+    if char in _NUMERALS and any(c.isdigit() for c in source):
         return "number"
-    if any(c.isascii() and c.isalpha() for c in source):
+    if char.isascii() and char.isalpha():
         return "english"
     return "hanzi"
 
@@ -104,7 +111,7 @@ def units(text: str, frontend: Frontend, *, heard: bool, ssml: bool = False) -> 
         if not tok.pinyin or tok.pinyin == "r":  # silent, or an erhua 儿 merged before
             continue
         src = text[tok.source[0] : tok.source[1]]
-        kind = kind_of(src)
+        kind = kind_of(tok.char, src)
         all_readings = char_readings(tok.char) if kind == "hanzi" else frozenset()
         for syl in tok.pinyin.split():
             base = _TONE.sub("", syl)
