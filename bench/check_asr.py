@@ -206,6 +206,28 @@ def _long_audio_timing(
     }
 
 
+def second_opinion(prompts: list[Prompt], voice: Synthesizer) -> list[dict[str, str]]:
+    """Characters where pypinyin's own reading of the normalized text (no polyphone rules)
+    differs from the front end's: how often a second opinion on the reference would say
+    anything (:mod:`hanvoice.asr.check` explains the choice)."""
+    from pypinyin import lazy_pinyin
+
+    out = []
+    for p in prompts:
+        utt = voice.analyze(p.text)
+        # one item per character: other scripts' runs are split into their characters
+        theirs = lazy_pinyin(utt.normalized, style=Style.NORMAL, errors=lambda run: list(run))
+        for k, tok in enumerate(utt.tokens):
+            if not (tok.pinyin and is_hanzi(tok.char)) or tok.pinyin == "r":
+                continue
+            context = utt.normalized[max(0, k - 4) : k + 5]  # pypinyin's phrase window
+            mine = re.sub(r"\d", "", tok.pinyin)
+            if len(theirs) == len(utt.normalized) and theirs[k] != mine:
+                out.append({"prompt": p.id, "char": tok.char, "context": context,
+                            "frontend": mine, "pypinyin": theirs[k]})  # fmt: skip
+    return out
+
+
 def score(items: list[dict[str, Any]]) -> dict[str, Any]:
     """Recall, precision and category agreement per split and fault category."""
     out: dict[str, Any] = {}
@@ -276,10 +298,15 @@ def main() -> None:
     ap.add_argument("--prompts", type=Path, default=PROMPTS)
     ap.add_argument("--json", type=Path, default=Path("bench/results/check_asr.json"))
     args = ap.parse_args()
-    result = run(read_prompts(args.prompts))
+    prompts = read_prompts(args.prompts)
+    result = run(prompts)
     scores = score(result["items"])
     print(table(scores, result["timing"], result["initial_prompt"]))
-    write_json(args.json, {"scores": scores, **result})
+    opinion = second_opinion(prompts, VoiceCatalog().get())
+    print(f"pypinyin's reading differs from the front end's: {len(opinion)} characters")
+    for d in opinion:
+        print(f"  {d['prompt']} {d['context']}: {d['char']} {d['frontend']} / {d['pypinyin']}")
+    write_json(args.json, {"scores": scores, "second_opinion": opinion, **result})
 
 
 if __name__ == "__main__":
