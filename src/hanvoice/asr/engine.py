@@ -48,9 +48,12 @@ class RecognitionOptions:
     language: str | None = "zh"
     """ISO 639-1 code; ``None`` lets Whisper detect it (per window)."""
     prompt: str | None = None
-    """Whisper's initial prompt. None by default: on our clean renderings the prompt
-    "以下是普通话的句子。" left more mismatched syllables than none, for Chinese and mixed
-    text alike (bench/check_asr.py), and it makes English words come out as Chinese."""
+    """Whisper's initial prompt; none by default. Measured for the check
+    (``bench/check_asr.py``, 80 prompts): with "以下是普通话的句子。" 53 of 64 faulty Chinese
+    recordings were flagged against 52 without, 15 of 16 mixed ones either way, clean false
+    flags the same (1 and 0), the clean mismatch 0.0097 against 0.0110 per syllable: one
+    item, less than the benchmark can tell apart. Without it English words come back in
+    Latin letters (``email``, not 伊妹儿), which a person reading ``heard`` can check."""
     temperature: float = 0.0
     """0 decodes deterministically (beam search); above 0 samples at that temperature."""
     beam_size: int = 5
