@@ -138,7 +138,7 @@ class Settings(BaseSettings):
     # --- speech to text (POST /v1/audio/transcriptions; needs the asr extra) ---------------
     transcriptions: bool = True
     """Load speech recognition at start when the ``asr`` extra is installed (Whisper base,
-    ~150 MB of memory); off, or not installed, transcription requests get 503."""
+    ~290 MB resident); off, or not installed, transcription requests get 503."""
     max_audio_seconds: float = Field(300.0, gt=0, le=86400)
     """Longest upload a transcription decodes: longer audio is refused with 413 while it is
     decoded, before recognition (a small compressed file can hold hours of audio)."""
