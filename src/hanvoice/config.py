@@ -147,6 +147,15 @@ class Settings(BaseSettings):
     and a split changes the first sentence's prosody, so a streamed answer would no longer
     be the same audio as the same request not streamed."""
 
+    # --- speech to text (POST /v1/audio/transcriptions; needs the asr extra) ---------------
+    transcriptions: bool = True
+    """Serve speech recognition when the ``asr`` extra is installed. Whisper base is loaded
+    on the first transcription (about 1 s, then ~290 MB resident), so a node that only
+    speaks never pays for it; off, or not installed, transcription requests get 503."""
+    max_transcription_seconds: float = Field(300.0, gt=0, le=86400)
+    """Longest upload a transcription decodes: longer audio is refused with 413 while it is
+    decoded, before recognition (a small compressed file can hold hours of audio)."""
+
     # --- concurrency -----------------------------------------------------------------------
     workers: int = Field(0, ge=0, le=256)
     """Cores the node's scheduler runs inference pieces on; 0 means one per CPU core.

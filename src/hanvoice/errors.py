@@ -151,3 +151,22 @@ class RateLimited(_WithHeaders):
 
     code = "rate_limited"
     client_error = True
+
+
+class AudioError(HanvoiceError):
+    """Uploaded or given audio cannot be used (not audio, an unknown container, silence)."""
+
+    code = "invalid_audio"
+    client_error = True
+
+
+class RecordingTooLong(AudioError):
+    """An upload lasts longer than the limit (checked while decoding, before recognition)."""
+
+    code = "audio_too_long"
+
+
+class RecognizerUnavailable(HanvoiceError):
+    """Speech recognition is not installed here (the optional ``asr`` extra)."""
+
+    code = "asr_unavailable"

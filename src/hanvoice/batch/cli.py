@@ -1,7 +1,9 @@
 """``hanvoice batch INPUT -o OUTDIR``: render a prompt set or a book, resumably.
 
 Exit status: 0 when every item is ``ok`` or ``skipped``; 1 when any item failed (the last
-line says how many; ``manifest.jsonl`` says why); 2 for a mistake in the command or input.
+line says how many; ``manifest.jsonl`` says why) or, with ``--verify``, any file was flagged
+(the last line names them; each row's ``verify`` says where); 2 for a mistake in the
+command or input.
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ def add_commands(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("--voices-file", default=None, help="YAML file of extra voices")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="check each file says its text (speech recognition; pip install 'hanvoice[asr]')",
+    )
     p.set_defaults(func=cmd_batch)
 
 
@@ -63,7 +70,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
         ray=args.ray,
         voices_file=args.voices_file,
         quiet=args.quiet,
+        verify=args.verify,
     )
     summary = run_job(opts)
     print(summary.line(), file=sys.stderr)
-    return 1 if summary.failed else 0
+    return 1 if summary.failed or summary.flagged else 0

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Protocol
 
-from hanvoice.batch import manifest
+from hanvoice.batch import manifest, verify
 from hanvoice.batch.inputs import Defaults, read_items
 from hanvoice.batch.items import Item, Outcome
 from hanvoice.batch.progress import Progress
@@ -43,6 +43,8 @@ class JobOptions:
     """Ray address (``auto``, ``host:port``); ``None`` runs on local worker processes."""
     voices_file: str | None = None
     quiet: bool = False
+    verify: bool = False
+    """Check every file by speech recognition; verdicts go into the manifest."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,8 @@ class Summary:
     elapsed: float
     workers: int
     rows: tuple[manifest.Row, ...] = ()
+    flagged: tuple[str, ...] | None = None
+    """Ids whose file does not say its text (``--verify``; ``None`` when not verified)."""
 
     def line(self) -> str:
         """``batch: 38 ok, 0 skipped, 2 failed (see manifest.jsonl), ...``"""
@@ -61,9 +65,13 @@ class Summary:
         if self.failed:
             failed += f" (see {manifest.NAME})"
         where = f" on {self.workers} workers" if self.workers else ""
+        verified = ""
+        if self.flagged is not None:
+            names = f" ({', '.join(self.flagged[:20])})" if self.flagged else ""
+            verified = f"; verify: {len(self.flagged)} flagged{names}"
         return (
             f"batch: {self.ok} ok, {self.skipped} skipped, {failed}; "
-            f"{self.audio_seconds:.1f} s audio in {self.elapsed:.1f} s{where}"
+            f"{self.audio_seconds:.1f} s audio in {self.elapsed:.1f} s{where}{verified}"
         )
 
 
@@ -108,6 +116,8 @@ def run_job(
     start = time.monotonic()
     err = stream or sys.stderr
     items = read_items(opts.input, opts.defaults)
+    if opts.verify:
+        verify.require()  # before any rendering
     versions = voice_versions(items, opts.voices_file)
     previous = manifest.load(opts.outdir)
     _drop_leftovers(opts.outdir, items)
@@ -143,6 +153,9 @@ def run_job(
                 journal.append(row)
                 rows[item.id] = row
                 progress.update(row.duration, failed=row.status == manifest.ERROR)
+        if opts.verify:
+            done = [rows[i.id] for i in items if i.id in rows]
+            rows.update((r.id, r) for r in verify.verify_rows(done, items, opts.outdir, previous))
     finally:
         progress.close()
         ordered = [rows[i.id] for i in items if i.id in rows]
@@ -155,6 +168,7 @@ def run_job(
         elapsed=time.monotonic() - start,
         workers=workers,
         rows=tuple(ordered),
+        flagged=tuple(verify.flagged(ordered)) if opts.verify else None,
     )
 
 

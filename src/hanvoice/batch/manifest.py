@@ -53,9 +53,14 @@ class Row:
     format: str
     key: str
     title: str = ""
+    verify: dict[str, Any] | None = None
+    """``batch --verify``'s verdict on the file (``ok``, ``heard``, ``flags``, ...)."""
 
     def as_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        data = asdict(self)
+        if self.verify is None:
+            del data["verify"]
+        return json.dumps(data, ensure_ascii=False)
 
 
 def row_for(

@@ -32,7 +32,7 @@ from hanvoice import __version__
 from hanvoice.config import Settings
 from hanvoice.errors import ConfigError
 from hanvoice.scheduler import Scheduler
-from hanvoice.service import errors, memory, production
+from hanvoice.service import errors, memory, production, transcription
 from hanvoice.service.audio_store import AudioStore
 from hanvoice.service.lifecycle import Lifecycle, Phase
 from hanvoice.service.metrics import Metrics
@@ -55,6 +55,7 @@ Mandarin Chinese text-to-speech with emotions.
 * `GET /tts` — the audio itself, cacheable at the edge (`ETag`, `Cache-Control`)
 * `POST /v1/audio/speech` — OpenAI-compatible
 * `/ws/tts` — WebSocket: JSON in, audio frames out, then timestamps
+* `POST /v1/audio/transcriptions` — OpenAI-compatible speech to text (with the `asr` extra)
 
 Errors are `{"error": {"code", "message"}}` with a 4xx status for the caller's mistakes.
 """
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, extensions: Sequence[Extension]
     app.add_middleware(RequestMetrics, metrics=metrics)
     # cache, auth, rate limits, filter, JSON access log, hot reload (issue 5)
     exts.append(production.install(app, settings))
+    exts.append(transcription.extension)  # speech to text, when the asr extra is installed
     # innermost, after the guard: a refused credential or rate limit costs no body read
     app.user_middleware.append(Middleware(Bounds))
     return app

@@ -43,6 +43,8 @@ STATUS: dict[str, int] = {
     "overloaded": 503,
     "degraded": 503,
     "content_rejected": 422,
+    "invalid_audio": 400,
+    "asr_unavailable": 503,
     "unauthorized": 401,
     "forbidden": 403,
     "rate_limited": 429,

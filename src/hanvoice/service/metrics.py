@@ -57,6 +57,18 @@ class Metrics:
             ["emotion", "format"],
             registry=r,
         )
+        self.transcriptions = Counter(
+            "hanvoice_transcriptions", "Transcriptions answered (speech to text).", registry=r
+        )
+        self.transcribed_seconds = Counter(
+            "hanvoice_transcribed_audio_seconds", "Seconds of audio transcribed.", registry=r
+        )
+        self.transcription_seconds = Histogram(
+            "hanvoice_transcription_seconds",
+            "Decoding + recognition time of one transcription.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.errors = Counter(
             "hanvoice_errors", "Error responses by error code.", ["code"], registry=r
         )

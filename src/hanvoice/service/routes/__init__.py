@@ -8,7 +8,17 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from hanvoice.service.routes import audio, health, metrics, openai, tts, voices, web, ws
+from hanvoice.service.routes import (
+    audio,
+    health,
+    metrics,
+    openai,
+    transcriptions,
+    tts,
+    voices,
+    web,
+    ws,
+)
 
 
 def api_router(*, synthesis_dependencies: Sequence[Any] = (), web_page: bool = True) -> APIRouter:
@@ -17,7 +27,7 @@ def api_router(*, synthesis_dependencies: Sequence[Any] = (), web_page: bool = T
     for r in (health.router, metrics.router):
         root.include_router(r)
     deps = list(synthesis_dependencies)
-    for r in (tts.router, openai.router, ws.router):
+    for r in (tts.router, openai.router, ws.router, transcriptions.router):
         root.include_router(r, dependencies=deps)
     root.include_router(audio.router)
     root.include_router(voices.router)
