@@ -247,6 +247,8 @@ def _inner_repeats(seq: list[Item]) -> list[tuple[Any, Any]]:
 def _nested(body: list[Item], ctx: _Ctx, out: list[Finding]) -> None:
     """An unbounded repeat whose body holds another one, with nothing required in the body
     that the inner one cannot also match."""
+    while len(body) == 1 and body[0][0] in (C.SUBPATTERN, C.ATOMIC_GROUP):
+        body = _children(*body[0])[0]  # (/x+)+: the group's own items are what repeats
     required = [chars([(op, av)], ctx) for op, av in body if not _nullable_item(op, av)]
     for op, av in _inner_repeats(body):
         inner = chars(_children(op, av)[0], ctx)
