@@ -139,7 +139,8 @@ PARAMS: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(
 """Synthesis parameters, about one in twenty out of range."""
 
 HTTP_VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False, allow_infinity=False),
+    st.none(), st.booleans(), st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=10), st.lists(st.integers(), max_size=3),
     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
 )  # fmt: skip
