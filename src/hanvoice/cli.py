@@ -203,7 +203,7 @@ def _plugins() -> list[Callable[[argparse._SubParsersAction[_Parser]], None]]:
     for mod in (
         "hanvoice.text.cli",
         "hanvoice.service.cli",
-        "hanvoice.cache.cli",
+        "hanvoice.service.cachecli",
         "hanvoice.fleet.cli",
         "hanvoice.batch.cli",
         "hanvoice.asr.cli",

@@ -263,9 +263,11 @@ class Settings(BaseSettings):
     filter_words: dict[str, list[str]] = Field(default_factory=dict)
     """More words by category, typically from etcd (dynamic)."""
     filter_policy: Literal["reject", "mask"] = "reject"
-    """``reject``: 422 naming the category; ``mask``: the words are replaced (dynamic)."""
-    filter_mask: str = Field("*", min_length=1, max_length=4)
-    """What each masked character becomes (silent in speech)."""
+    """``reject``: 422 naming the category; ``mask``: the words are silenced (dynamic)."""
+    filter_sound: bool = True
+    """Match listed words by their sound too (toneless pinyin), so homophones, ``<phoneme>``
+    readings and English names read as the word are caught; a list can turn it off per
+    category (``{category: {words: [...], sound: false}}``) (dynamic)."""
 
     # --- logs ------------------------------------------------------------------------------
     log_format: Literal["json", "text"] = "json"

@@ -4,11 +4,11 @@
 replaces ``app.state.synthesis``, so the routes do not change) and, per request:
 
 1. validates as the service does (bad input gets its 4xx first, cache or not);
-2. runs the content filter (reject: 422 naming the category; mask: the words are replaced
-   before anything else sees the text, so the cache key is that of the masked text);
-3. looks the response up in the cache (memory, then Redis); a hit costs no worker slot;
-4. in degrade mode refuses a miss with 503 + ``Retry-After``;
-5. otherwise synthesizes and stores the result for the next caller.
+2. looks the response up in the cache (memory, then Redis); a hit costs no worker slot; the
+   key holds the content filter's version, so a changed word list is a miss;
+3. in degrade mode refuses a miss with 503 + ``Retry-After``;
+4. otherwise synthesizes (the content filter reads the front end's output there, see
+   :class:`~hanvoice.service.synthesis.SynthesisService`) and stores the result.
 
 Streamed answers are cached too, under their own key (a streamed WAV has a "length unknown"
 header, so its bytes differ from a whole response's), and only when the stream completed.
@@ -21,15 +21,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
 from typing import Any
 
 from hanvoice.audio.codecs import resolve_format
 from hanvoice.cache import AudioCache, CachedAudio, audio_cache_key
 from hanvoice.config import Settings
-from hanvoice.errors import ContentRejected, Degraded
+from hanvoice.errors import Degraded
 from hanvoice.service import logging as hvlog
-from hanvoice.service.contentfilter import ContentFilter
 from hanvoice.service.prodmetrics import ProductionMetrics
 from hanvoice.service.synthesis import (
     AudioResult,
@@ -56,13 +54,13 @@ class CachedSynthesis:
         cache: AudioCache,
         *,
         settings: Callable[[], Settings],
-        content_filter: Callable[[], ContentFilter],
+        filter_version: Callable[[], str],
         metrics: ProductionMetrics,
     ) -> None:
         self.inner = inner
         self.cache = cache
         self.settings = settings
-        self.content_filter = content_filter
+        self.filter_version = filter_version
         self.metrics = metrics
 
     # --- the two methods routes call -----------------------------------------------------
@@ -143,22 +141,6 @@ class CachedSynthesis:
             entry.voice = plan.voice.info.id
             entry.format = plan.fmt.name
             entry.text = req.text
-        filt = self.content_filter()
-        if filt.active:
-            try:
-                filtered = filt.apply(req.text)
-            except ContentRejected as exc:
-                for category in exc.categories:
-                    self.metrics.filtered.labels(category, "reject").inc()
-                if entry is not None:
-                    entry.filtered = list(exc.categories)
-                raise
-            if filtered.categories:
-                for category in filtered.categories:
-                    self.metrics.filtered.labels(category, "mask").inc()
-                if entry is not None:
-                    entry.filtered = list(filtered.categories)
-                req = replace(req, text=filtered.text)
         info = plan.voice.info
         key = audio_cache_key(
             model_id=info.model_id,
@@ -169,7 +151,11 @@ class CachedSynthesis:
             fmt=plan.fmt.name,
             sample_rate=plan.rate,
             ssml=plan.ssml,
-            extra={"stream": stream, "codec": plan.fmt.subtype or ""},
+            extra={
+                "stream": stream,
+                "codec": plan.fmt.subtype or "",
+                "filter": self.filter_version(),
+            },
         )
         return req, key, entry
 

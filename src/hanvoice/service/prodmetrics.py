@@ -77,6 +77,10 @@ class ProductionMetrics:
         self._version: str | None = None
 
     # --- cache observer --------------------------------------------------------------------
+    def count_filtered(self, categories: tuple[str, ...], action: str) -> None:
+        for category in categories:
+            self.filtered.labels(category, action).inc()
+
     def hit(self, tier: str) -> None:
         self.cache_hits.labels(tier).inc()
 

@@ -27,11 +27,11 @@ from hanvoice.service.auth import ApiKeys, Authenticator, JwtVerifier
 from hanvoice.service.cachedsynthesis import CachedSynthesis
 from hanvoice.service.clientip import parse_networks
 from hanvoice.service.configsource import read_file_state
-from hanvoice.service.contentfilter import ContentFilter, load_word_list, merge_word_lists
 from hanvoice.service.guard import GuardMiddleware
 from hanvoice.service.prodmetrics import ProductionMetrics
 from hanvoice.service.ratelimit import Limiter
 from hanvoice.service.reload import ConfigManager
+from hanvoice.text.filter import ContentFilter, WordList, load_word_list, merge_word_lists
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +58,11 @@ def build_authenticator(s: Settings) -> Authenticator:
 
 
 def build_filter(s: Settings) -> ContentFilter:
-    words = dict(s.filter_words)
+    words = WordList(dict(s.filter_words))
     if s.filter_words_file is not None:
         words = merge_word_lists(load_word_list(s.filter_words_file), words)
-    return ContentFilter(words, s.filter_policy, s.filter_mask)
+    sound = {c: s.filter_sound and words.sound.get(c, True) for c in words.words}
+    return ContentFilter(words.words, s.filter_policy, sound=sound, allow=words.allow)
 
 
 @dataclass
@@ -103,8 +104,8 @@ def _apply(app: FastAPI, prod: Production) -> Any:
         if digest != prod.filter_digest or (
             new.filter_words,
             new.filter_policy,
-            new.filter_mask,
-        ) != (old.filter_words, old.filter_policy, old.filter_mask):
+            new.filter_sound,
+        ) != (old.filter_words, old.filter_policy, old.filter_sound):
             prod.filter = build_filter(new)
             prod.filter_digest = digest
             log.info("content filter: %d words, policy %s", prod.filter.size, new.filter_policy)
@@ -116,7 +117,10 @@ def _apply(app: FastAPI, prod: Production) -> Any:
         inner = getattr(synthesis, "inner", None)
         if inner is not None:
             inner.settings = new
-        app.state.config_version = prod.config.version
+        # the word list is part of the answers: a changed list is a new version (ETags,
+        # fleet drift) even when no setting changed
+        filt = prod.filter.version
+        app.state.config_version = prod.config.version + (f"+filter.{filt[-8:]}" if filt else "")
 
     return apply
 
@@ -161,11 +165,14 @@ def extension(app: FastAPI) -> Any:
             prod.filter_digest = read_file_state(s.filter_words_file).digest
         apply = _apply(app, prod)
         manager.subscribe(apply)
+        inner = app.state.synthesis
+        inner.content_filter = lambda: prod.filter  # what is spoken, on every route
+        inner.on_filtered = metrics.count_filtered
         app.state.synthesis = CachedSynthesis(
-            app.state.synthesis,
+            inner,
             cache,
             settings=lambda: manager.current,
-            content_filter=lambda: prod.filter,
+            filter_version=lambda: prod.filter.version,
             metrics=metrics,
         )
         apply(settings, s)  # etcd may already have changed something at start

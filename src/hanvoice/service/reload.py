@@ -41,6 +41,7 @@ DYNAMIC = (
     "rate_limit",
     "filter_words",
     "filter_policy",
+    "filter_sound",
     "degrade",
 )
 """Settings applied without a restart."""

@@ -31,13 +31,15 @@ import numpy as np
 from hanvoice.audio.codecs import StreamEncoder, WholeEncoder, output_cost, resolve_format
 from hanvoice.audio.encode import Format, Resampler, check_sample_rate, default_rate
 from hanvoice.config import Settings
-from hanvoice.errors import AnswerTooLarge, AudioTooLong, EmptyText, TextTooLong
+from hanvoice.errors import AnswerTooLarge, AudioTooLong, ContentRejected, EmptyText, TextTooLong
 from hanvoice.scheduler import Flow
+from hanvoice.service import logging as hvlog
 from hanvoice.service.errors import RequestTimeout
 from hanvoice.service.metrics import Metrics
 from hanvoice.service.workers import WorkerPool
 from hanvoice.synth import CharTime, Chunk, SynthesisParams, Synthesizer
 from hanvoice.text import Utterance
+from hanvoice.text.filter import ContentFilter
 from hanvoice.text.sentences import split_first_clause
 from hanvoice.voices import VoiceCatalog
 
@@ -167,6 +169,11 @@ class SynthesisService:
         self.settings = settings
         """Read on every call: replace it to change limits without a restart."""
         self.metrics = metrics
+        self.content_filter: Callable[[], ContentFilter] | None = None
+        """The word filter in force (set, and swapped on reload, by the production parts):
+        it reads the front end's output, so it hears what the voice will say."""
+        self.on_filtered: Callable[[tuple[str, ...], str], object] = lambda cats, action: None
+        """Told the categories that matched and ``reject`` or ``mask`` (metrics)."""
 
     # --- checks on the event loop -------------------------------------------------------
     def voice(self, voice_id: str | None) -> Synthesizer:
@@ -210,12 +217,14 @@ class SynthesisService:
                 "format or a lower sample rate"
             )
 
-    def _analyzed(self, plan: _Plan, flow: Flow) -> Utterance:
-        """The front end's reading (a piece of the flow), checked: what the whole text will
-        make now that its syllables and pauses are known, and every emotion its SSML asks
-        for. Runs before the first byte, so a stream is refused with its 4xx too."""
+    def _analyzed(self, plan: _Plan, flow: Flow, entry: hvlog.RequestLog | None) -> Utterance:
+        """The front end's reading (a piece of the flow), checked: the content filter on
+        what will be spoken, what the whole text will make now that its syllables and
+        pauses are known, and every emotion its SSML asks for. Runs before the first byte,
+        so a stream is refused with its 4xx too."""
         analyze = functools.partial(plan.voice.analyze, plan.text, ssml=plan.ssml)
         utt = flow.submit(analyze).result()
+        utt = self._filtered(utt, entry)
         seconds = plan.voice.audio_seconds(utt, plan.params)
         self._check_output(plan, seconds)
         plan.voice.check(utt, plan.params, self.settings.allowed_emotions or None)
@@ -224,6 +233,23 @@ class SynthesisService:
             int(seconds * plan.bytes_per_second) if plan.whole else 0,
         )
         return utt
+
+    def _filtered(self, utt: Utterance, entry: hvlog.RequestLog | None) -> Utterance:
+        filt = self.content_filter() if self.content_filter is not None else None
+        if filt is None or not filt.active:
+            return utt
+        try:
+            out = filt.apply(utt)
+        except ContentRejected as exc:
+            self.on_filtered(exc.categories, "reject")
+            if entry is not None:
+                entry.filtered = list(exc.categories)
+            raise
+        if out.categories:
+            self.on_filtered(out.categories, "mask")
+            if entry is not None:
+                entry.filtered = list(out.categories)
+        return out.utterance
 
     # --- whole responses ----------------------------------------------------------------
     def admit(self, plan: _Plan) -> Flow:
@@ -234,9 +260,10 @@ class SynthesisService:
         plan = self.plan(req)
         start = time.perf_counter()
         flow = self.admit(plan)
+        entry = hvlog.current()  # request threads do not see this task's context
         try:
             async with asyncio.timeout(self.settings.request_timeout):
-                result = await self.pool.run(lambda: self._whole(plan, flow))
+                result = await self.pool.run(lambda: self._whole(plan, flow, entry))
         except TimeoutError:
             raise RequestTimeout(
                 f"synthesis took longer than {self.settings.request_timeout:g} s"
@@ -247,11 +274,11 @@ class SynthesisService:
         self._count(plan, result.duration, time.perf_counter() - start)
         return result
 
-    def _whole(self, plan: _Plan, flow: Flow) -> AudioResult:
+    def _whole(self, plan: _Plan, flow: Flow, entry: hvlog.RequestLog | None) -> AudioResult:
         """Chunk by chunk: resampled (a stream that keeps the filter's state) and encoded
         as they come, each encoding a piece of the flow. Only the encoded bytes are ever
         held whole, whatever the format, rate and length."""
-        utt = self._analyzed(plan, flow)
+        utt = self._analyzed(plan, flow, entry)
         resampler = Resampler(plan.voice.sample_rate, plan.rate)
         encoder = WholeEncoder(plan.fmt, plan.rate)
 
@@ -297,8 +324,9 @@ class SynthesisService:
         Errors in the input surface here (before any response header is sent)."""
         plan = self.plan(req, stream=True)
         flow = self.admit(plan)
+        entry = hvlog.current()
         try:
-            utt = await self.pool.run(lambda: self._analyzed(plan, flow))
+            utt = await self.pool.run(lambda: self._analyzed(plan, flow, entry))
         except BaseException:
             flow.close()
             raise

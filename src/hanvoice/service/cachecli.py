@@ -1,5 +1,9 @@
 """``hanvoice cache warm FILE``: pre-synthesize frequent phrases so their first caller gets a hit.
 
+It lives with the service, not with the cache tiers: warming here builds the service's own
+synthesis stack (filter, cache key, encoders), and :mod:`hanvoice.cache` stays a library
+of tiers that knows nothing of the layers above it.
+
 FILE has one phrase per line (``#`` starts a comment). Each phrase is synthesized for every
 ``--emotion`` and ``--format`` given, either
 
@@ -133,11 +137,12 @@ async def _warm_here(args: argparse.Namespace, jobs: list[tuple[str, str, str]])
     pool = WorkerPool(scheduler, max_backlog=float("inf"), max_requests=len(jobs) or 1)
     service = SynthesisService(catalog, pool, settings, Metrics())
     content_filter = build_filter(settings)
+    service.content_filter = lambda: content_filter
     synth = CachedSynthesis(
         service,
         cache,
         settings=lambda: settings,
-        content_filter=lambda: content_filter,
+        filter_version=lambda: content_filter.version,
         metrics=ProductionMetrics(CollectorRegistry()),
     )
     cached = 0
