@@ -252,6 +252,13 @@ class Settings(BaseSettings):
         "moving-window"
     )
     """How requests are counted (the ``limits`` library's strategies)."""
+    auth_failure_limit: str = "20/minute"
+    """Failed credentials (401) allowed per client address, in the same notation; beyond it
+    that address gets 429 with ``Retry-After`` for every credential it presents until the
+    window has room (dynamic); empty = none. Counted in Redis when ``redis_url`` is set."""
+    ws_max_lifetime: float = Field(3600.0, gt=0)
+    """Seconds a WebSocket connection may stay open; then it is closed (1008) and the client
+    connects again (with a fresh token). A JWT that expires closes it sooner."""
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
     """Addresses or CIDR networks of our own proxies; ``X-Forwarded-For`` is believed only
     from them (comma list)."""
@@ -324,7 +331,7 @@ class Settings(BaseSettings):
             return tuple(str(p).strip() for p in v if str(p).strip())
         return v
 
-    @field_validator("rate_limit")
+    @field_validator("rate_limit", "auth_failure_limit")
     @classmethod
     def _rate_limit(cls, v: str) -> str:
         from limits import parse_many

@@ -43,6 +43,8 @@ class Principal:
     subject: str = ""
     """Key name (or the first 12 hex digits of its digest) or the JWT ``sub``."""
     scopes: frozenset[str] = field(default_factory=frozenset)
+    expires: float | None = None
+    """When the credential stops being valid (a JWT's ``exp``); ``None``: it does not."""
 
     @property
     def rate_key(self) -> str | None:
@@ -188,7 +190,9 @@ class JwtVerifier:
             raise _bad_token(f"token has no {exc.claim!r} claim") from None
         except jwt.PyJWTError:
             raise _bad_token("token is not valid") from None
-        return Principal("jwt", str(claims.get("sub") or ""), _scopes(claims))
+        exp = claims.get("exp")
+        expires = float(exp) + self.leeway if isinstance(exp, int | float) else None
+        return Principal("jwt", str(claims.get("sub") or ""), _scopes(claims), expires)
 
 
 def _read_pem(value: str) -> bytes:

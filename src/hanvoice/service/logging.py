@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from urllib.parse import unquote_plus
 import sys
 import time
 import uuid
@@ -77,15 +78,44 @@ class RequestLog:
         return {k: v for k, v in out.items() if v is not None and v != []}
 
 
-_SECRETS = re.compile(
-    r"(?i)((?:[?&](?:token|api_key|apikey|access_token|key)=)|(?:bearer\s+))[^&\s\"']+"
-)
+SECRET_NAMES = frozenset(
+    {"token", "access_token", "id_token", "refresh_token", "api_key", "apikey", "api-key",
+     "x-api-key", "key", "authorization", "auth", "jwt", "password", "passwd", "secret",
+     "client_secret", "signature", "sig", "session"}
+)  # fmt: skip
+"""Parameter and header names whose values are credentials, compared after percent-decoding
+and case folding."""
+_PARAM = re.compile(r"(?<=[?&;])([^=&;\s?#]{1,64})=([^&;\s\"'#]*)")
+"""``name=value`` right after ``?``, ``&`` or ``;`` (a bounded name: linear on any text)."""
+_HEADER = re.compile(r"(?i)\b(authorization|x-api-key)([:=]\s{0,4})([^\r\n\"',]+)")
+_BEARER = re.compile(r"(?i)\b(bearer|basic)(\s{1,8}|%20|\+)([^\s\"',&]+)")
+_JWT = re.compile(r"\beyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*")
+"""Anything shaped like a JWT, wherever it stands."""
+
+
+def _name(raw: str) -> str:
+    """A parameter name as a server would read it: percent-decoded (twice over, for a
+    name encoded twice), case-folded."""
+    name = raw
+    for _ in range(3):
+        decoded = unquote_plus(name)
+        if decoded == name:
+            break
+        name = decoded
+    return name.strip().casefold()
 
 
 def scrub(text: str) -> str:
     """Credentials that other libraries may log (uvicorn logs WebSocket URLs with their
-    ``?token=``) replaced by ``***``."""
-    return _SECRETS.sub(r"\1***", text)
+    query strings) replaced by ``***``: secret parameters however their names are spelled
+    (``?%74oken=``, ``&API_KEY=``), authorization headers, bearer tokens and anything shaped
+    like a JWT."""
+    text = _PARAM.sub(
+        lambda m: f"{m.group(1)}=***" if _name(m.group(1)) in SECRET_NAMES else m.group(0), text
+    )
+    text = _HEADER.sub(r"\1\2***", text)
+    text = _BEARER.sub(r"\1\2***", text)
+    return _JWT.sub("***", text)
 
 
 class ScrubSecrets(logging.Filter):
@@ -123,9 +153,9 @@ class JsonFormatter(logging.Formatter):
         }
         for k, v in record.__dict__.items():
             if k not in _STD_ATTRS and not k.startswith("_"):
-                out[k] = v
+                out[k] = scrub(v) if isinstance(v, str) else v
         if record.exc_info:
-            out["exc"] = self.formatException(record.exc_info)
+            out["exc"] = scrub(self.formatException(record.exc_info))
         return json.dumps(out, ensure_ascii=False, default=str)
 
 

@@ -70,6 +70,8 @@ class Production:
     config: ConfigManager
     cache: AudioCache
     limiter: Limiter
+    auth_limiter: Limiter
+    """Failed credentials per client address."""
     auth: Authenticator
     filter: ContentFilter
     metrics: ProductionMetrics
@@ -90,6 +92,8 @@ def _apply(app: FastAPI, prod: Production) -> Any:
         prod.cache.configure(enabled=new.cache_enabled, ttl=float(new.cache_ttl))
         if new.rate_limit != old.rate_limit:
             prod.limiter.configure(new.rate_limit)
+        if new.auth_failure_limit != old.auth_failure_limit:
+            prod.auth_limiter.configure(new.auth_failure_limit)
         pool = getattr(app.state, "pool", None)
         sizing = ("workers", "queue_size", "max_backlog")
         if pool is not None and any(getattr(new, k) != getattr(old, k) for k in sizing):
@@ -153,6 +157,12 @@ def extension(app: FastAPI) -> Any:
                 0 if down else 1
             ),
         )
+        auth_limiter = Limiter(
+            s.auth_failure_limit,
+            s.redis_url,
+            strategy="fixed-window",
+            timeout=s.redis_timeout,
+        )
         if s.redis_url:
             metrics.backend_up.labels("redis_cache").set(1)
             metrics.backend_up.labels("ratelimit_redis").set(1)
@@ -160,7 +170,9 @@ def extension(app: FastAPI) -> Any:
             mem = cache.memory
             metrics.cache_memory_bytes.set_function(lambda: mem.bytes_used)
             metrics.cache_memory_entries.set_function(lambda: len(mem))
-        prod = Production(manager, cache, limiter, build_authenticator(s), build_filter(s), metrics)
+        prod = Production(
+            manager, cache, limiter, auth_limiter, build_authenticator(s), build_filter(s), metrics
+        )
         if s.filter_words_file is not None:
             prod.filter_digest = read_file_state(s.filter_words_file).digest
         apply = _apply(app, prod)
@@ -191,6 +203,7 @@ def extension(app: FastAPI) -> Any:
             await manager.stop()
             await cache.close()
             await limiter.close()
+            await auth_limiter.close()
 
     return run(app)
 

@@ -136,14 +136,20 @@ class Limiter:
 
     async def hit(self, identity: str) -> Decision | None:
         """Count one request for ``identity``; ``None`` when no limit is configured."""
+        return await self._decide(identity, count=True)
+
+    async def peek(self, identity: str) -> Decision | None:
+        """Whether ``identity`` is over a limit now, counting nothing (``None``: no limit)."""
+        return await self._decide(identity, count=False)
+
+    async def _decide(self, identity: str, *, count: bool) -> Decision | None:
         items = self.items
         if not items:
             return None
-        limiter = self._local
         if self._remote is not None and self.breaker.allow():
             try:
                 decision = await asyncio.wait_for(
-                    self._check(self._remote, items, identity), self.timeout * 4
+                    self._check(self._remote, items, identity, count), self.timeout * 4
                 )
             except (StorageError, OSError, TimeoutError) as exc:
                 if self.breaker.failure():
@@ -162,14 +168,17 @@ class Limiter:
                     if self.on_fallback:
                         self.on_fallback(False)
                 return decision
-        return await self._check(limiter, items, identity)
+        return await self._check(self._local, items, identity, count)
 
     async def _check(
-        self, limiter: RateLimiter, items: tuple[RateLimitItem, ...], identity: str
+        self, limiter: RateLimiter, items: tuple[RateLimitItem, ...], identity: str, count: bool
     ) -> Decision:
         tightest: Decision | None = None
         for item in items:
-            allowed = await limiter.hit(item, identity)
+            if count:
+                allowed = await limiter.hit(item, identity)
+            else:
+                allowed = await limiter.test(item, identity)
             stats = await limiter.get_window_stats(item, identity)
             d = Decision(
                 allowed,

@@ -39,6 +39,7 @@ DYNAMIC = (
     "cache_ttl",
     "allowed_emotions",
     "rate_limit",
+    "auth_failure_limit",
     "filter_words",
     "filter_policy",
     "filter_sound",

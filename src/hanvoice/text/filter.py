@@ -175,9 +175,7 @@ def spoken(utt: Utterance, codes: _Syllables) -> Spoken:
     )
 
 
-def _groups(
-    latin: list[tuple[int, int]], tokens: tuple[Token, ...]
-) -> list[list[tuple[int, int]]]:
+def _groups(latin: list[tuple[int, int]], tokens: tuple[Token, ...]) -> list[list[tuple[int, int]]]:
     """Latin words with nothing spoken between them (blanks, hyphens, dots)."""
     out: list[list[tuple[int, int]]] = []
     for span in latin:

@@ -8,6 +8,8 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
@@ -161,7 +163,13 @@ def test_formatter_output_is_one_json_object_per_line() -> None:
             '"WebSocket /ws/tts?token=***" [accepted]',
         ),
         ("GET /x?a=1&api_key=zzz&b=2", "GET /x?a=1&api_key=***&b=2"),
-        ("Authorization: Bearer abc.def", "Authorization: Bearer ***"),
+        ("Authorization: Bearer abc.def", "Authorization: ***"),
+        (
+            "auth header {'authorization': 'Bearer x'}",
+            "auth header {'authorization': 'Bearer ***'}",
+        ),
+        ("/ws/tts?%74oken=s3cret", "/ws/tts?%74oken=***"),
+        ("GET /x?text=你好&voice=baker", "GET /x?text=你好&voice=baker"),
         ("nothing to hide", "nothing to hide"),
     ],
 )
@@ -169,3 +177,33 @@ def test_credentials_are_scrubbed_from_any_log_line(raw: str, clean: str) -> Non
     rec = logging.makeLogRecord({"msg": "%s", "args": (raw,)})
     assert hvlog.ScrubSecrets().filter(rec)
     assert rec.getMessage() == clean
+
+
+SECRET_SPELLINGS = [
+    "token", "TOKEN", "Token", "%74oken", "%54OKEN", "t%6Fken", "t%6fken", "%2574oken",
+    "%252574oken", "access_token", "ACCESS_TOKEN", "api_key", "API%5FKEY", "api%5fkey", "apikey",
+    "x-api-key", "X-Api-Key", "key", "jwt", "authorization", "password",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", SECRET_SPELLINGS)
+@pytest.mark.parametrize("lead", ["/ws/tts?", "/ws/tts?a=1&", "/x?b=2;", "GET /tts?text=好&"])
+def test_every_spelling_of_a_secret_parameter_is_scrubbed(name: str, lead: str) -> None:
+    line = f'"WebSocket {lead}{name}=s3cr3t-Value.x" 403'
+    assert "s3cr3t" not in hvlog.scrub(line)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=5, max_size=5))
+def test_any_percent_encoding_of_token_is_scrubbed(how: list[tuple[bool, bool]]) -> None:
+    """Each letter of ``token`` upper or lower case, percent-encoded or not."""
+    name = ""
+    for c, (upper, encode) in zip("token", how, strict=True):
+        c = c.upper() if upper else c
+        name += f"%{ord(c):02X}" if encode else c
+    assert "s3cr3t" not in hvlog.scrub(f"/ws/tts?{name}=s3cr3t")
+
+
+def test_extra_fields_and_tracebacks_are_scrubbed() -> None:
+    rec = logging.makeLogRecord({"msg": "dropped", "path": "/ws/tts?%74oken=s3cr3t"})
+    assert "s3cr3t" not in hvlog.JsonFormatter().format(rec)

@@ -8,13 +8,16 @@ Protocol, per request (several may follow on one connection)::
     <- {"type": "end", "duration": 3.2, "timestamps": [{"char": "你", ...}, ...]}
 
 Every message gets an answer: a bad one (not JSON, JSON nested too deep, a wrong field,
-text the service refuses) gets ``{"type": "error", "error": {"code": ..., "message": ...}}``
-and the connection stays open for the next one. A message larger than ``max_body_bytes``
-closes the connection with 1009 as soon as its header says so (it is never read).
+text the service refuses, one over the rate limit: each message counts as a request) gets
+``{"type": "error", "error": {"code": ..., "message": ...}}`` and the connection stays open
+for the next one. A message larger than ``max_body_bytes`` closes the connection with 1009
+as soon as its header says so (it is never read). The connection ends (an error frame, then
+close 1008) when its token expires or after ``ws_max_lifetime`` seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -23,8 +26,9 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from hanvoice.errors import HanvoiceError
-from hanvoice.service.deps import MetricsDep, SynthesisDep
+from hanvoice.errors import HanvoiceError, RateLimited
+from hanvoice.service.deps import MetricsDep, SettingsDep, SynthesisDep
+from hanvoice.service.guard import ConnectionOver, Gate
 from hanvoice.service.middleware import SlowClient
 from hanvoice.service.schemas import TtsRequest
 from hanvoice.service.synthesis import SynthesisRequest
@@ -33,8 +37,11 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["tts"])
 
 
-def _error(code: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "error": {"code": code, "message": message}}
+def _error(code: str, message: str, retry_after: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "error", "error": {"code": code, "message": message}}
+    if retry_after is not None:
+        out["retry_after"] = int(retry_after)
+    return out
 
 
 def _parse(raw: str | bytes) -> TtsRequest:
@@ -46,13 +53,29 @@ def _parse(raw: str | bytes) -> TtsRequest:
 
 
 @router.websocket("/ws/tts")
-async def ws_tts(ws: WebSocket, synthesis: SynthesisDep, metrics: MetricsDep) -> None:
+async def ws_tts(
+    ws: WebSocket, synthesis: SynthesisDep, metrics: MetricsDep, settings: SettingsDep
+) -> None:
+    gate = Gate.of(ws.scope, settings.ws_max_lifetime)
     await ws.accept()
     try:
         while True:
-            message = await ws.receive()
+            try:
+                async with asyncio.timeout(max(gate.left, 0.0)):
+                    message = await ws.receive()
+            except TimeoutError:
+                message = {"type": "websocket.receive", "text": ""}  # said below, then closed
             if message["type"] == "websocket.disconnect":
                 return
+            try:
+                await gate.admit()  # each message is a request for the limits
+            except ConnectionOver as exc:
+                await ws.send_json(_error(exc.code, exc.message))
+                await ws.close(1008, exc.code)
+                return
+            except RateLimited as exc:
+                await ws.send_json(_error(exc.code, exc.message, exc.headers.get("Retry-After")))
+                continue
             raw = message.get("text") or message.get("bytes") or b""
             try:
                 body = _parse(raw)
