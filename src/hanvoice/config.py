@@ -195,12 +195,19 @@ class Settings(BaseSettings):
 
     # --- responses -------------------------------------------------------------------------
     http_max_age: int = Field(86400, ge=0)
-    """``Cache-Control: public, max-age`` on ``GET /tts`` audio, for an edge cache or CDN."""
+    """``Cache-Control: public, max-age`` on ``GET /tts`` audio, for an edge cache or CDN.
+    With auth on it is ``private`` unless ``edge_keys_on_credential``."""
+    edge_keys_on_credential: bool = False
+    """The edge cache in front keys on the credential (or authenticates before serving from
+    cache), so ``GET /tts`` may say ``public`` with auth on too."""
     audio_url_ttl: int = Field(3600, ge=1)
     """Seconds a ``"return": "url"`` result stays downloadable at ``/audio/<id>.<ext>``."""
+    audio_url_owner_only: bool = True
+    """With auth on, a ``/audio/<id>`` link answers only the key or token subject that made
+    it (anyone else: 404); off, anyone holding the (random, unguessable) link."""
     audio_store_bytes: int = Field(128 * 1024 * 1024, ge=0)
-    """Memory for those results; the oldest are dropped first beyond it. One answer may take
-    a quarter of it at most (larger: 413)."""
+    """Memory for those results; the oldest are dropped first beyond it. One answer, and one
+    identity's links together, may take a quarter of it at most (a larger answer: 413)."""
     web_page: bool = True
     """Serve the web page at ``/``."""
 
@@ -225,6 +232,9 @@ class Settings(BaseSettings):
     api_keys: SecretStr | None = None
     """Comma list of API keys, or of ``sha256:<hex>`` digests of keys. Setting any API key
     or JWT key turns authentication on; it is off by default."""
+    admin_api_keys: SecretStr | None = None
+    """Comma list of keys (or ``sha256:<hex>`` digests) that also have the admin scope.
+    Keys in ``api_keys`` have the synthesis scope only: admin is never implied."""
     api_keys_file: Path | None = None
     """File of key digests, one ``sha256:<hex> [name] [scope,scope]`` per line."""
     jwt_secret: SecretStr | None = None
@@ -402,7 +412,8 @@ class Settings(BaseSettings):
             *("build", "commit", "image", "region", "config_version", "config_file"),
             "voices_file",
             *("host", "port", "redis_url", "etcd_endpoints", "etcd_prefix"),
-            *("api_keys", "api_keys_file", "jwt_secret", "jwt_public_key", "filter_words_file"),
+            *("api_keys", "admin_api_keys", "api_keys_file", "jwt_secret", "jwt_public_key"),
+            "filter_words_file",
             *("workers", "queue_size", "max_backlog", "audio_store_bytes", "cache_memory_bytes"),
         }
         data = self.model_dump(mode="json", exclude=skip)

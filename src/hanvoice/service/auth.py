@@ -66,7 +66,7 @@ class KeyEntry:
     digest: bytes
     name: str
     scopes: frozenset[str] | None = None
-    """``None``: every scope."""
+    """``None``: the synthesis scope only (least privilege: admin is always explicit)."""
 
 
 class ApiKeys:
@@ -77,15 +77,23 @@ class ApiKeys:
         return len(self.entries)
 
     @classmethod
-    def parse(cls, plain: str | None = None, file: Path | None = None) -> ApiKeys:
-        """Keys from a comma list (plain keys, or ``sha256:<hex>`` digests) and a file of
-        digests, one ``sha256:<hex> [name] [scope,scope]`` per line."""
+    def parse(
+        cls,
+        plain: str | None = None,
+        file: Path | None = None,
+        admin: str | None = None,
+        admin_scopes: frozenset[str] = frozenset({SCOPE_SYNTHESIZE, SCOPE_ADMIN}),
+    ) -> ApiKeys:
+        """Keys from a comma list (plain keys, or ``sha256:<hex>`` digests), admin keys from
+        another (``admin_scopes``), and a file of digests, one ``sha256:<hex> [name]
+        [scope,scope]`` per line. A key given no scopes has the synthesis scope only."""
         entries: list[KeyEntry] = []
-        for item in (plain or "").split(","):
-            item = item.strip()
-            if item:
-                digest = _parse_digest(item) if item.startswith("sha256:") else _digest(item)
-                entries.append(KeyEntry(digest, digest.hex()[:12]))
+        for items, scopes in ((plain, None), (admin, admin_scopes)):
+            for item in (items or "").split(","):
+                item = item.strip()
+                if item:
+                    digest = _parse_digest(item) if item.startswith("sha256:") else _digest(item)
+                    entries.append(KeyEntry(digest, digest.hex()[:12], scopes))
         if file is not None:
             try:
                 lines = file.read_text("utf-8").splitlines()
@@ -276,7 +284,7 @@ class Authenticator:
             if entry is not None:
                 scopes = entry.scopes
                 if scopes is None:
-                    scopes = frozenset({self.scope_synthesize, self.scope_admin})
+                    scopes = frozenset({self.scope_synthesize})
                 return Principal("api_key", entry.name, scopes)
         if self.jwt is not None and credential.count(".") == 2:
             return self.jwt.verify(credential)

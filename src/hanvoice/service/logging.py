@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from urllib.parse import unquote_plus
 import sys
 import time
 import uuid
@@ -24,6 +23,7 @@ from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 

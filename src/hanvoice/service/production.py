@@ -38,7 +38,12 @@ log = logging.getLogger(__name__)
 
 def build_authenticator(s: Settings) -> Authenticator:
     try:
-        keys = ApiKeys.parse(s.api_keys.get_secret_value() if s.api_keys else None, s.api_keys_file)
+        keys = ApiKeys.parse(
+            s.api_keys.get_secret_value() if s.api_keys else None,
+            s.api_keys_file,
+            admin=s.admin_api_keys.get_secret_value() if s.admin_api_keys else None,
+            admin_scopes=frozenset({s.scope_synthesize, s.scope_admin}),
+        )
         verifier = JwtVerifier(
             secret=s.jwt_secret.get_secret_value() if s.jwt_secret else None,
             public_key=s.jwt_public_key,

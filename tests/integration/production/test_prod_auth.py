@@ -57,7 +57,7 @@ def nodes(redis: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Itera
     )
     settings = {
         "redis_url": redis.url,
-        "api_keys": "ops-key-1,ops-key-2",
+        "admin_api_keys": "ops-key-1,ops-key-2",  # admin is explicit (plain keys: tts only)
         "api_keys_file": keys,
         "jwt_secret": SECRET,
         "jwt_public_key": pem,
@@ -137,7 +137,9 @@ def test_scopes_guard_metrics_and_admin(nodes: list[Node]) -> None:
     )
     cfg = httpx.get(n.url + "/admin/config", headers=bearer("ops-key-1"), timeout=10).json()
     assert cfg["auth"] is True
-    assert cfg["settings"]["jwt_secret"] != SECRET and cfg["settings"]["api_keys"] != "ops-key-1"
+    assert (
+        cfg["settings"]["jwt_secret"] != SECRET and cfg["settings"]["admin_api_keys"] != "ops-key-1"
+    )
 
 
 def test_websocket_needs_a_credential(nodes: list[Node]) -> None:

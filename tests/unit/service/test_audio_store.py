@@ -8,13 +8,32 @@ from hanvoice.errors import AnswerTooLarge
 from hanvoice.service.audio_store import AudioStore
 
 
-def test_put_get_by_content_hash() -> None:
+def test_ids_are_random_not_derived_from_the_audio() -> None:
     store = AudioStore(max_bytes=1000, ttl=60)
     name = store.put(b"abc", "wav", "audio/wav")
-    assert name == AudioStore.name_for(b"abc", "wav") and len(name) == 36
+    assert len(name) == 36 and name.endswith(".wav")
     item = store.get(name)
     assert item is not None and item.data == b"abc" and item.media_type == "audio/wav"
-    assert store.put(b"abc", "wav", "audio/wav") == name and store.size == 3
+    again = store.put(b"abc", "wav", "audio/wav")
+    assert again != name and store.size == 6  # the same audio twice: two links
+
+
+def test_a_link_belongs_to_its_maker() -> None:
+    store = AudioStore(max_bytes=1000, ttl=60)
+    mine = store.put(b"abc", "wav", "audio/wav", owner="api_key:a")
+    assert store.get(mine, "api_key:a") is not None
+    assert store.get(mine, "api_key:b") is None and store.get(mine) is None
+    anyone = store.put(b"abc", "wav", "audio/wav")
+    assert store.get(anyone, "api_key:b") is not None
+
+
+def test_one_identity_holds_a_quarter_at_most() -> None:
+    store = AudioStore(max_bytes=400, ttl=60)
+    other = store.put(b"o" * 100, "wav", "audio/wav", owner="jwt:other")
+    links = [store.put(bytes([i]) * 40, "wav", "audio/wav", owner="jwt:flood") for i in range(10)]
+    kept = [n for n in links if store.get(n, "jwt:flood") is not None]
+    assert kept == links[-2:]  # 80 bytes of its own newest: within its 100
+    assert store.get(other, "jwt:other") is not None
 
 
 @pytest.mark.parametrize(

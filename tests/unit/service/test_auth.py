@@ -41,7 +41,9 @@ def hs(**over: Any) -> str:
 @pytest.fixture
 def auth() -> Authenticator:
     return Authenticator(
-        ApiKeys.parse("k-plain-1,sha256:" + hashlib.sha256(b"k-hashed").hexdigest()),
+        ApiKeys.parse(
+            "k-plain-1,sha256:" + hashlib.sha256(b"k-hashed").hexdigest(), admin="k-admin-1"
+        ),
         JwtVerifier(secret=SECRET, audience="hanvoice", issuer="https://idp", leeway=0),
     )
 
@@ -103,7 +105,11 @@ def test_api_keys(auth: Authenticator, key: str) -> None:
 
 
 def test_scopes(auth: Authenticator) -> None:
-    assert auth.authorize("/admin/reload", "k-plain-1").kind == "api_key"  # keys: all scopes
+    assert auth.authorize("/tts", "k-plain-1").kind == "api_key"
+    with pytest.raises(Forbidden):  # a key without scopes: synthesis only, never admin
+        auth.authorize("/admin/reload", "k-plain-1")
+    assert auth.authorize("/admin/reload", "k-admin-1").kind == "api_key"  # admin: explicit
+    assert auth.authorize("/tts", "k-admin-1").kind == "api_key"
     with pytest.raises(Forbidden) as info:
         auth.authorize("/admin/reload", hs())
     assert 'error="insufficient_scope"' in info.value.headers["WWW-Authenticate"]

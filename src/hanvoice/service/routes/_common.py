@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from hanvoice.config import Settings
 from hanvoice.service.errors import ClientClosed
 
 T = TypeVar("T")
@@ -63,6 +64,14 @@ def _b64_memo(data: bytes) -> str:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+def link_owner(request: Request, settings: Settings) -> str | None:
+    """Whom an audio link made or fetched by this request belongs to: the key or token
+    subject with ``audio_url_owner_only`` (``None`` without auth: links are for anyone)."""
+    principal = getattr(request.state, "principal", None)
+    key = getattr(principal, "rate_key", None)
+    return key if settings.audio_url_owner_only and isinstance(key, str) else None
 
 
 def content_disposition(extension: str, inline: bool = True) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
-from hanvoice.service.deps import StoreDep
+from hanvoice.service.deps import SettingsDep, StoreDep
 from hanvoice.service.errors import NotFound
-from hanvoice.service.routes._common import content_disposition
+from hanvoice.service.routes._common import content_disposition, link_owner
 from hanvoice.service.schemas import _errors
 
 router = APIRouter(tags=["tts"])
@@ -19,9 +19,12 @@ router = APIRouter(tags=["tts"])
     response_class=Response,
     responses={200: {"description": "The audio", "content": {"audio/*": {}}}, **_errors(404)},
 )
-async def get_audio(name: str, store: StoreDep) -> Response:
-    """Audio made by ``POST /tts`` with ``"return": "url"``; 404 once expired or unknown."""
-    item = store.get(name)
+async def get_audio(
+    name: str, request: Request, store: StoreDep, settings: SettingsDep
+) -> Response:
+    """Audio made by ``POST /tts`` with ``"return": "url"``; 404 once expired or unknown, or
+    when it belongs to another identity."""
+    item = store.get(name, link_owner(request, settings))
     if item is None:
         raise NotFound("no such audio (unknown id, or expired)")
     left = max(0, int(item.expires - time.time()))

@@ -18,6 +18,7 @@ from hanvoice.service.deps import (
 from hanvoice.service.routes._common import (
     content_disposition,
     json_with_audio,
+    link_owner,
     unless_disconnected,
 )
 from hanvoice.service.schemas import (
@@ -89,7 +90,8 @@ async def post_tts(
     if body.timestamps:
         out.timestamps = [CharTimeModel(**t.as_dict()) for t in result.timestamps]
     if body.return_ == "url":
-        name = store.put(result.data, result.format.extension, result.format.media_type)
+        owner = link_owner(request, settings)
+        name = store.put(result.data, result.format.extension, result.format.media_type, owner)
         out.url = f"/audio/{name}"
         out.expires_in = settings.audio_url_ttl
         return Response(out.model_dump_json(exclude_none=True), media_type="application/json")
@@ -132,7 +134,9 @@ async def get_tts(
         config = getattr(request.app.state, "config_version", None)
         version = f"{catalog.get(vid).info.model_sha256}/{config or settings.active_config_version}"
         etag = f'"{req.key(version)[:32]}"'
-    headers = {"Cache-Control": f"public, max-age={settings.http_max_age}"}
+    shared = settings.edge_keys_on_credential or not _authenticated(request)
+    scope = "public" if shared else "private"  # an edge must not give it to everyone
+    headers = {"Cache-Control": f"{scope}, max-age={settings.http_max_age}"}
     if etag:
         headers["ETag"] = etag
         if etag in _etags(request.headers.get("if-none-match", "")):
@@ -151,6 +155,11 @@ async def get_tts(
     headers["Content-Disposition"] = content_disposition(result.format.extension)
     headers["X-Audio-Duration"] = f"{result.duration:.3f}"
     return Response(result.data, media_type=result.format.media_type, headers=headers)
+
+
+def _authenticated(request: Request) -> bool:
+    principal = getattr(request.state, "principal", None)
+    return getattr(principal, "kind", "anonymous") != "anonymous"
 
 
 def _etags(header: str) -> set[str]:
