@@ -332,6 +332,22 @@ class Settings(BaseSettings):
             return tuple(str(p).strip().lower() for p in v if str(p).strip())
         return v
 
+    @field_validator("allowed_emotions")
+    @classmethod
+    def _known_emotions(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        """A name that is no emotion would silently allow nothing of it (a typo in a
+        whitelist): refused like any other bad value."""
+        from hanvoice.emotion import EmotionPresets
+
+        presets = EmotionPresets.load()
+        known = {*presets.names, *presets.aliases}
+        unknown = [e for e in v if e not in known]
+        if unknown:
+            raise ValueError(
+                f"unknown emotion(s) {', '.join(unknown)}; known: {', '.join(presets.names)}"
+            )
+        return v
+
     @field_validator("trusted_proxies", "etcd_endpoints", mode="before")
     @classmethod
     def _comma_list(cls, v: Any) -> Any:

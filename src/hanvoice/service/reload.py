@@ -5,7 +5,11 @@ Dynamic keys (:data:`DYNAMIC`) come, highest precedence first, from etcd (under
 environment, then from the YAML config file. Every change — a file rewritten on disk, a key
 put or deleted in etcd — is validated by building a whole new :class:`Settings` the usual
 way, so a bad value gets the same message as at start-up and is refused as a whole: the last
-good config stays active, the refusal is logged and counted. Other keys in the file are read
+good config stays active, the refusal is logged and counted. A config must also be whole:
+a file that no longer sets a key it set (an empty file, a half-written one) would silently
+put that key back to its default (the filter emptied, limits off, every emotion allowed),
+so it is refused; so is a word list that became empty, and an empty value in etcd (delete
+the key to fall back to the file). Other keys in the file are read
 at start-up only; a change to them is logged as needing a restart, never half-applied.
 
 Subscribers (``subscribe(fn)``) are called with ``(old, new)`` after each accepted change and
@@ -24,9 +28,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from hanvoice.config import Settings
+from hanvoice.config import Settings, read_yaml
 from hanvoice.errors import ConfigError, HanvoiceError
 from hanvoice.service.configsource import EtcdSource, FileSource, parse_value
+from hanvoice.text.filter import load_word_list
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +117,9 @@ class ConfigManager:
                 on_health=lambda up: self.observer.source_health("etcd", up),
             )
         self._tasks: list[asyncio.Task[None]] = []
+        self._file_keys = self._keys_in_file()
+        """Keys the config file set at its last good read: a reload must set them all."""
+        self._had_words = self._words_in_file()
         self.observer.version(self.version)
 
     # --- public ---------------------------------------------------------------------------
@@ -179,6 +187,12 @@ class ConfigManager:
     async def _etcd_changed(self, raw: dict[str, str], revision: int) -> None:
         values: dict[str, Any] = {}
         for name, text in raw.items():
+            if not text.strip():
+                self.last_error = f"etcd: key {name} is empty"
+                log.error("config from etcd refused, keeping version %s: key %s is empty "
+                          "(delete it to fall back to the file)", self.version, name)  # fmt: skip
+                self.observer.reload("etcd", False)
+                return
             if name not in DYNAMIC:
                 log.warning(
                     "ignoring etcd key %s: not a dynamic setting (dynamic: %s)",
@@ -209,6 +223,8 @@ class ConfigManager:
             self._warn_static(candidate)
             new = old.model_copy(update={k: getattr(candidate, k) for k in DYNAMIC})
             self.current = new
+            self._file_keys = self._keys_in_file()
+            self._had_words = self._words_in_file()
             self.last_reload = time.time()
             self.last_error = None
             self.observer.reload(source, True)
@@ -224,10 +240,34 @@ class ConfigManager:
         return True
 
     def _build(self) -> Settings:
-        """The settings from the file, environment, overrides and etcd, validated."""
-        if self.current.config_file is not None and not self.current.config_file.exists():
-            raise ConfigError(f"config file {self.current.config_file} is gone")
-        return Settings.load(self.current.config_file, **{**self.overrides, **self.etcd_values})
+        """The settings from the file, environment, overrides and etcd, validated, and whole:
+        every key the file set before is still set, the word list is not emptied."""
+        path = self.current.config_file
+        if path is not None and not path.exists():
+            raise ConfigError(f"config file {path} is gone")
+        settings = Settings.load(path, **{**self.overrides, **self.etcd_values})
+        missing = sorted(self._file_keys - self._keys_in_file())
+        if missing:
+            raise ConfigError(
+                f"config file {path} no longer sets {', '.join(missing)}: a config must be "
+                "whole (a key left out would fall back to its default); write each key"
+            )
+        if self._had_words and not self._words_in_file(settings):
+            raise ConfigError(f"filter word list {settings.filter_words_file} is empty")
+        return settings
+
+    def _keys_in_file(self) -> set[str]:
+        path = self.current.config_file
+        return set(read_yaml(path)) if path is not None and path.exists() else set()
+
+    def _words_in_file(self, settings: Settings | None = None) -> bool:
+        path = (settings or self.current).filter_words_file
+        if path is None:
+            return False
+        try:
+            return any(load_word_list(path).words.values())
+        except HanvoiceError:
+            return False
 
     def _warn_static(self, new: Settings) -> None:
         for name, value in self._static.items():

@@ -226,3 +226,64 @@ def test_etcd_source_reads_and_watches(etcd: EtcdServer) -> None:
 
     asyncio.run(run())
     assert changes[0] == {"a": "1"}
+
+
+@pytest.mark.parametrize(
+    ("rewrite", "why"),
+    [
+        ("", "no longer sets"),  # an empty file
+        ("rate_limit: 5/second\n", "no longer sets allowed_emotions"),  # half of it
+        ("# rate_limit: 5/second\nallowed_emotions: [happy]\n", "no longer sets rate_limit"),
+        ("rate_limit: 5/second\nallowed_emotions: [nope, 3]\n", None),  # valid YAML, a value
+    ],
+)
+def test_a_config_must_be_whole(tmp_path: Path, rewrite: str, why: str | None) -> None:
+    """A file missing what it set, or with a value that fails, keeps the last good config
+    (the filter, the limits, the emotion whitelist stay) and says why; it is counted."""
+    f = tmp_path / "hv.yaml"
+    write(f, "rate_limit: 5/second\nallowed_emotions: [happy, sad]\n")
+    rec = Recorder()
+
+    async def run() -> ConfigManager:
+        m = ConfigManager(Settings.load(f), observer=rec)
+        write(f, rewrite)
+        await m.files.check()
+        return m
+
+    m = asyncio.run(run())
+    assert (m.current.rate_limit, m.current.allowed_emotions) == ("5/second", ("happy", "sad"))
+    assert rec.reloads == [("file", False)] and m.last_error
+    if why:
+        assert why in m.last_error
+
+
+def test_an_emptied_word_list_is_refused(tmp_path: Path) -> None:
+    words = tmp_path / "words.yaml"
+    write(words, "violence: [炸弹]\n")
+    f = tmp_path / "hv.yaml"
+    write(f, f"filter_words_file: {words}\n")
+    rec = Recorder()
+
+    async def run() -> ConfigManager:
+        m = ConfigManager(Settings.load(f), observer=rec)
+        write(words, "")
+        await m.files.check()
+        return m
+
+    m = asyncio.run(run())
+    assert rec.reloads == [("file", False)] and m.last_error and "is empty" in m.last_error
+
+
+def test_an_empty_etcd_value_is_refused(tmp_path: Path) -> None:
+    rec = Recorder()
+
+    async def run() -> ConfigManager:
+        m = ConfigManager(Settings.load(rate_limit="5/second"), observer=rec)
+        await m._etcd_changed({"rate_limit": "9/second"}, 3)
+        await m._etcd_changed({"rate_limit": "  "}, 4)  # emptied: not "no limit"
+        return m
+
+    m = asyncio.run(run())
+    assert m.current.rate_limit == "9/second" and m.etcd_revision == 3
+    assert rec.reloads == [("etcd", True), ("etcd", False)]
+    assert m.last_error and "empty" in m.last_error
