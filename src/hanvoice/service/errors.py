@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from hanvoice.errors import HanvoiceError, Overloaded
 
@@ -154,7 +155,22 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(code, message), STATUS[code])
 
 
-async def _http(_: Request, exc: Exception) -> JSONResponse:
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path (Starlette names only the first matching
+    route's: ``/tts`` has a GET route and a POST route)."""
+    routes = request.app.router.routes
+    allowed = [
+        m
+        for m in METHODS
+        if any(r.matches({**request.scope, "method": m})[0] is Match.FULL for r in routes)
+    ]
+    return ", ".join(allowed)
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     # FastAPI's own 400 is "There was an error parsing the body" (e.g. invalid UTF-8)
     code = {
@@ -164,9 +180,13 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
         413: "body_too_large",
     }.get(exc.status_code, "invalid_request" if exc.status_code < 500 else "internal_error")
     message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    headers = dict(exc.headers or {})
     if exc.status_code == 404:
         message = "no such resource"
-    return JSONResponse(error_body(code, message), exc.status_code, headers=exc.headers)
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
+        message = f"{request.method} is not allowed here; allowed: {headers['Allow']}"
+    return JSONResponse(error_body(code, message), exc.status_code, headers=headers)
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -85,6 +85,7 @@ class TtsRequest(Voice):
     """``POST /tts``: the original design's API."""
 
     text: Text = Field(
+        min_length=1,
         description="Text to speak (Chinese; digits, dates, English letters are read out).",
         examples=["欢迎使用多地域语音合成服务"],
     )
@@ -102,13 +103,15 @@ class TtsRequest(Voice):
         "(instead of JSON).",
     )
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
+    """Strict: JSON types are what the schema says (``"stream": 0`` or ``"sample_rate":
+    false`` are refused, not coerced)."""
 
 
 class TtsQuery(Voice):
     """``GET /tts``: the same controls as query parameters; the answer is the audio."""
 
-    text: Text = Field(description="Text to speak.")
+    text: Text = Field(min_length=1, description="Text to speak.")
     format: TtsFormat = "mp3"
     ssml: bool = False
     stream: bool = False
@@ -136,12 +139,14 @@ class TtsResponse(BaseModel):
 class SpeechRequest(_Strict):
     """``POST /v1/audio/speech``: OpenAI's request, plus our ``emotion`` and friends."""
 
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     model: Text = Field(
         examples=["tts-1"],
         description="tts-1, tts-1-hd, gpt-4o-mini-tts or "
         "hanvoice: all use the voice named by `voice`.",
     )
-    input: Text = Field(examples=["你好，欢迎光临。"])
+    input: Text = Field(min_length=1, examples=["你好，欢迎光临。"])
     voice: Text = Field(
         examples=["alloy"],
         description="OpenAI names (alloy, echo, fable, onyx, nova, shimmer, ...) map to our "

@@ -72,10 +72,12 @@ class TranscriptionService:
         self, data: bytes, options: RecognitionOptions, settings: Settings
     ) -> Transcript:
         """The transcript of the uploaded ``data``."""
+        self.require()
+        start = time.perf_counter()
+        # decoded first: a file that is not audio, or too long, never loads the model
+        audio = await self.pool.run(lambda: decode(data, settings.max_transcription_seconds))
         rec = await self._recognizer()
         options = options.validated(rec.languages)
-        start = time.perf_counter()
-        audio = await self.pool.run(lambda: decode(data, settings.max_transcription_seconds))
         seconds = audio.size / RATE
         flow = self.pool.admit(rec.cost(seconds), "transcription")
         try:
