@@ -18,3 +18,14 @@ def web_dir() -> Path:
 @router.get("/")
 async def index() -> FileResponse:
     return FileResponse(web_dir() / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/favicon.ico")
+async def favicon() -> FileResponse:
+    """The page's icon, for browsers that ask at the conventional path (a 404 there is an
+    error in their console)."""
+    return FileResponse(
+        web_dir() / "favicon.svg",
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
