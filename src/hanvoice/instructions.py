@@ -203,14 +203,10 @@ def _number(text: str) -> float:
 
 
 @dataclass(frozen=True, slots=True)
-class Reading:
-    """What an instruction asks for: changes relative to the request's own values."""
+class Reading(Effect):
+    """What an instruction asks for (the sum of its cues' effects, relative to the
+    request's own values) and what was read."""
 
-    emotion: str | None = None
-    intensity: float = 1.0
-    speed: float = 1.0
-    pitch: float = 0.0
-    volume: float = 0.0
     ruled_out: tuple[str, ...] = ()
     """Emotions the text asks not to have ("不要难过")."""
     cues: tuple[str, ...] = ()
