@@ -129,6 +129,9 @@ def test_nothing_is_missing_on_load(page: Page, server: Server) -> None:
     page.wait_for_load_state("networkidle")
     icon = page.request.get(server.url + "/favicon.ico")
     assert icon.status == 200 and icon.headers["content-type"] == "image/svg+xml"
+    # what Chrome asks for while its DevTools are open (the other 404 in their console)
+    devtools = page.request.get(server.url + "/.well-known/appspecific/com.chrome.devtools.json")
+    assert devtools.status == 200 and devtools.json() == {}
     # web_page's own check fails the test on any console error or answer >= 400
 
 

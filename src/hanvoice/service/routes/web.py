@@ -6,7 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,3 +29,10 @@ async def favicon() -> FileResponse:
         media_type="image/svg+xml",
         headers={"Cache-Control": "public, max-age=86400"},
     )
+
+
+@router.get("/.well-known/appspecific/com.chrome.devtools.json")
+async def devtools() -> JSONResponse:
+    """Chrome asks for this whenever its DevTools are open, and a 404 is an error in the
+    console of anyone looking at the page. An empty object: no workspace to offer."""
+    return JSONResponse({}, headers={"Cache-Control": "public, max-age=86400"})
