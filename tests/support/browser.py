@@ -37,11 +37,17 @@ def chromium() -> Iterator[Browser]:
 
 @contextmanager
 def web_page(browser: Browser, url: str) -> Iterator[Page]:
-    """The service's page, loaded (its emotion list filled in); fails on any script error."""
+    """The service's page, loaded (its emotion list filled in); fails on any script error,
+    any error in the console and any answer of 400 or more (a missing icon included)."""
     context = browser.new_context(accept_downloads=True, locale="zh-CN")
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.on(
+        "response",
+        lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+    )
     pg.goto(url + "/")
     expect(pg.locator("#emotion option")).not_to_have_count(0)
     yield pg

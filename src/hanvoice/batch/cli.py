@@ -39,6 +39,13 @@ def add_commands(sub: argparse._SubParsersAction[Any]) -> None:
         help="run on a Ray cluster: host:port, or auto (needs pip install 'hanvoice[ray]')",
     )
     p.add_argument("--voices-file", default=None, help="YAML file of extra voices")
+    p.add_argument(
+        "--join",
+        choices=("m4b", "mp3"),
+        default=None,
+        help="also join the chapters into OUTDIR/<book>.m4b (or .mp3), one titled chapter "
+        "mark per chapter",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary")
     p.add_argument(
         "--verify",
@@ -71,6 +78,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         voices_file=args.voices_file,
         quiet=args.quiet,
         verify=args.verify,
+        join=args.join,
     )
     summary = run_job(opts)
     print(summary.line(), file=sys.stderr)

@@ -18,6 +18,7 @@ from typing import IO, Protocol
 from hanvoice.batch import manifest, verify
 from hanvoice.batch.inputs import Defaults, read_items
 from hanvoice.batch.items import Item, Outcome
+from hanvoice.batch.join import RECORD, Joined, check_format, join_book
 from hanvoice.batch.progress import Progress
 from hanvoice.errors import HanvoiceError, InvalidParameter
 
@@ -45,6 +46,8 @@ class JobOptions:
     quiet: bool = False
     verify: bool = False
     """Check every file by speech recognition; verdicts go into the manifest."""
+    join: str | None = None
+    """``m4b`` or ``mp3``: also join the items into one file with a chapter mark each."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,9 @@ class Summary:
     rows: tuple[manifest.Row, ...] = ()
     flagged: tuple[str, ...] | None = None
     """Ids whose file does not say its text (``--verify``; ``None`` when not verified)."""
+    joined: Joined | None = None
+    not_joined: str = ""
+    """Why ``--join`` made no file (items failed)."""
 
     def line(self) -> str:
         """``batch: 38 ok, 0 skipped, 2 failed (see manifest.jsonl), ...``"""
@@ -69,9 +75,12 @@ class Summary:
         if self.flagged is not None:
             names = f" ({', '.join(self.flagged[:20])})" if self.flagged else ""
             verified = f"; verify: {len(self.flagged)} flagged{names}"
+        joined = f"; {self.joined.line()}" if self.joined else ""
+        if self.not_joined:
+            joined = f"; not joined: {self.not_joined}"
         return (
             f"batch: {self.ok} ok, {self.skipped} skipped, {failed}; "
-            f"{self.audio_seconds:.1f} s audio in {self.elapsed:.1f} s{where}{verified}"
+            f"{self.audio_seconds:.1f} s audio in {self.elapsed:.1f} s{where}{verified}{joined}"
         )
 
 
@@ -115,6 +124,7 @@ def run_job(
     """Run the whole job; raises only for mistakes that stop it before any item (bad input)."""
     start = time.monotonic()
     err = stream or sys.stderr
+    join = check_format(opts.join, opts.defaults.format) if opts.join else None
     items = read_items(opts.input, opts.defaults)
     if opts.verify:
         verify.require()  # before any rendering
@@ -160,15 +170,23 @@ def run_job(
         progress.close()
         ordered = [rows[i.id] for i in items if i.id in rows]
         journal.compact(ordered)
+    failed = sum(r.status == manifest.ERROR for r in ordered)
+    joined, not_joined = None, ""
+    if join is not None and failed:
+        not_joined = f"{failed} of {len(ordered)} items failed"
+    elif join is not None:
+        joined = join_book(opts.outdir, ordered, join, opts.input.stem or "book")
     return Summary(
         ok=sum(r.status == manifest.OK for r in ordered),
         skipped=sum(r.status == manifest.SKIPPED for r in ordered),
-        failed=sum(r.status == manifest.ERROR for r in ordered),
+        failed=failed,
         audio_seconds=sum(r.duration for r in ordered if r.status == manifest.OK),
         elapsed=time.monotonic() - start,
         workers=workers,
         rows=tuple(ordered),
         flagged=tuple(verify.flagged(ordered)) if opts.verify else None,
+        joined=joined,
+        not_joined=not_joined,
     )
 
 
@@ -183,7 +201,7 @@ def _drop_leftovers(outdir: Path, items: Sequence[Item]) -> None:
     """Temporary files of an atomic write that a killed run left behind (``a.wav….tmp``)."""
     if not outdir.is_dir():
         return
-    names = {i.filename for i in items} | {manifest.NAME}
+    names = {i.filename for i in items} | {manifest.NAME, RECORD}
     for path in outdir.glob("*.tmp"):
         if any(path.name.startswith(n) for n in names):
             path.unlink(missing_ok=True)

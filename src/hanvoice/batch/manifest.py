@@ -119,6 +119,11 @@ def publish(path: Path, data: bytes) -> None:
     """:func:`write_atomic`, then the permissions a plain ``open`` would have given (its
     temporary file is private), so other users of OUTDIR can read the audio."""
     write_atomic(path, data)
+    make_readable(path)
+
+
+def make_readable(path: Path) -> None:
+    """The permissions a plain ``open`` would have given (a temporary file is private)."""
     umask = os.umask(0)
     os.umask(umask)
     path.chmod(0o666 & ~umask)

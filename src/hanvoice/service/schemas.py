@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 from pydantic_core import PydanticCustomError
 
 from hanvoice.errors import InvalidCharacter
+from hanvoice.instructions import MAX_CHARS as INSTRUCTION_CHARS
 from hanvoice.synth import PITCH_RANGE, SPEED_RANGE, VOLUME_RANGE, SynthesisParams
 from hanvoice.text import hygiene
 
@@ -153,7 +154,13 @@ class SpeechRequest(_Strict):
         "voices; our ids work too.",
     )
     instructions: Text | None = Field(
-        None, description="Accepted for compatibility; ignored (use `emotion`)."
+        None,
+        max_length=INSTRUCTION_CHARS,
+        description="A style instruction, Chinese or English (`用开心的语气`, `温柔一点，慢慢说`, "
+        "`sound sad and slow`): read for emotion, intensity, speed, pitch and volume by a "
+        "table of cue words (negations too: `不要太快`). What was read comes back in the "
+        "`X-Instructions` header; a text with no cue changes nothing and says so there. "
+        "Our own fields below are applied first; a named `emotion` wins over the text's.",
     )
     response_format: OpenAIFormat = "mp3"
     speed: float = Field(
@@ -162,8 +169,16 @@ class SpeechRequest(_Strict):
         le=SPEED_RANGE[1],
         description="OpenAI allows 0.25-4.0; this voice 0.5-2.0.",
     )
-    stream_format: Literal["audio"] = "audio"
-    stream: bool = Field(False, description="Extension: send audio as it is made.")
+    stream_format: Literal["audio", "sse"] = Field(
+        "audio",
+        description="`audio`: the audio bytes, sent as they are made; `sse`: server-sent "
+        "events (`speech.audio.delta` with base64 audio, then `speech.audio.done`).",
+    )
+    stream: StrictBool = Field(
+        True,
+        description="Extension: `false` answers with the whole file and its Content-Length "
+        "once it is made, instead of streaming it.",
+    )
     emotion: Text = Field("neutral", description="Extension: the emotion.")
     intensity: float = Field(1.0, ge=0.0, le=2.0, description="Extension: emotion strength.")
     pitch: float = Field(0.0, ge=PITCH_RANGE[0], le=PITCH_RANGE[1], description="Extension.")

@@ -3,12 +3,16 @@ the response ends."""
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from hanvoice.errors import HanvoiceError
 from hanvoice.service.synthesis import AudioStream
 
 
@@ -26,6 +30,27 @@ async def audio_bytes(
         yield piece.data
 
 
+async def speech_events(chunks: AsyncIterator[bytes], characters: int) -> AsyncIterator[bytes]:
+    """OpenAI's server-sent events for speech: each chunk as ``speech.audio.delta`` (its
+    base64 in ``audio``), then ``speech.audio.done`` with ``usage``. The deltas' decoded
+    bytes joined are exactly the ``audio`` stream's bytes. ``usage`` counts the input's
+    characters as its tokens (a voice like ours has no audio tokens). An error after the
+    first event (a timeout) is an ``error`` event: the status line has been sent."""
+    try:
+        async for chunk in chunks:
+            audio = base64.b64encode(chunk).decode("ascii")
+            yield _event({"type": "speech.audio.delta", "audio": audio})
+    except HanvoiceError as exc:
+        yield _event({"type": "error", "error": {"code": exc.code, "message": exc.message}})
+        return
+    usage = {"input_tokens": characters, "output_tokens": 0, "total_tokens": characters}
+    yield _event({"type": "speech.audio.done", "usage": usage})
+
+
+def _event(data: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(data, separators=(",", ":")).encode() + b"\n\n"
+
+
 class AudioStreamResponse(StreamingResponse):
     """A chunked audio response that closes its :class:`AudioStream` however it ends
     (finished, client gone, or cancelled before the first byte): the worker slot is always
@@ -38,13 +63,17 @@ class AudioStreamResponse(StreamingResponse):
         headers: dict[str, str] | None = None,
         on_first: Callable[[float], None] | None = None,
         start: float | None = None,
+        sse_characters: int | None = None,
     ) -> None:
+        """``sse_characters``: send :func:`speech_events` (for an input that long)."""
         t0 = time.perf_counter() if start is None else start
-        super().__init__(
-            audio_bytes(stream, on_first, t0),
-            media_type=stream.format.media_type,
-            headers=headers,
-        )
+        body = audio_bytes(stream, on_first, t0)
+        media_type = stream.format.media_type
+        if sse_characters is not None:
+            body = speech_events(body, sse_characters)
+            media_type = "text/event-stream"
+            headers = {**(headers or {}), "Cache-Control": "no-cache"}
+        super().__init__(body, media_type=media_type, headers=headers)
         self.stream = stream
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

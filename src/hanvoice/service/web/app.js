@@ -16,6 +16,10 @@ const I18N = {
     emotions: { neutral: "中性", happy: "开心", sad: "悲伤", angry: "生气", fear: "害怕",
       surprise: "惊讶", disgust: "厌恶" },
     preview: "试听", female: "女声", male: "男声", slower: "较慢",
+    pitch: "音高", volume: "音量", semitones: "半音", ssml: "SSML 模式", reading: "朗读进度",
+    ssmlHint: "支持 <speak> <break> <prosody> <emotion> <say-as> <phoneme> <sub>；出错时光标会移到出错的位置。",
+    ssmlPlaceholder: "<speak>欢迎使用<break time=\"300ms\"/>语音合成服务。</speak>",
+    ssmlAt: (line, col) => `（第 ${line} 行，第 ${col} 列）`,
   },
   en: {
     title: "hanvoice Chinese text-to-speech", textLabel: "Text to speak", hint: "Ctrl+Enter to synthesize",
@@ -30,6 +34,10 @@ const I18N = {
     emotions: { neutral: "neutral", happy: "happy", sad: "sad", angry: "angry", fear: "fear",
       surprise: "surprise", disgust: "disgust" },
     preview: "Preview", female: "female", male: "male", slower: "slower",
+    pitch: "Pitch", volume: "Volume", semitones: "semitones", ssml: "SSML mode", reading: "Reading progress",
+    ssmlHint: "Supports <speak> <break> <prosody> <emotion> <say-as> <phoneme> <sub>; on an error the cursor moves to where it is.",
+    ssmlPlaceholder: "<speak>欢迎使用<break time=\"300ms\"/>语音合成服务。</speak>",
+    ssmlAt: (line, col) => ` (line ${line}, column ${col})`,
   },
 };
 
@@ -42,7 +50,10 @@ function applyLang() {
   document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of document.querySelectorAll("[data-i18n-placeholder]")) {
-    el.placeholder = t(el.dataset.i18nPlaceholder);
+    el.placeholder = t($("ssml").checked ? "ssmlPlaceholder" : el.dataset.i18nPlaceholder);
+  }
+  for (const el of document.querySelectorAll("[data-i18n-label]")) {
+    el.setAttribute("aria-label", t(el.dataset.i18nLabel));
   }
   $("lang").textContent = t("lang");
   document.title = t("title");
@@ -123,6 +134,23 @@ async function errorMessage(response) {
   return response.status === 503 ? t("busy") : `HTTP ${response.status}`;
 }
 
+// SSML mistakes come back as "invalid SSML at line 2, column 7: ...": put the cursor there.
+function pointAtSsmlError(message) {
+  const m = /line (\d+), column (\d+)/.exec(message || "");
+  if (!m || !$("ssml").checked) return "";
+  const line = Number(m[1]), col = Number(m[2]);
+  const text = $("text").value;
+  let offset = 0;
+  for (let i = 1; i < line; i++) offset = text.indexOf("\n", offset) + 1;
+  // the server counts characters (code points); the text box counts UTF-16 units
+  const rest = Array.from(text.slice(offset)).slice(0, col - 1).join("");
+  offset += rest.length;
+  const box = $("text");
+  box.focus();
+  box.setSelectionRange(offset, Math.min(offset + 1, text.length));
+  return t("ssmlAt")(line, col);
+}
+
 // Append chunks to a MediaSource SourceBuffer one at a time.
 function mseSink(audio, mime) {
   const ms = new MediaSource();
@@ -144,6 +172,28 @@ function mseSink(audio, mime) {
   return { append, end };
 }
 
+// One synthesis over the WebSocket: JSON in; "start", audio frames, then "end" with the
+// per-character timestamps that drive the reading view (or "error").
+function speak(body, onStart, onAudio) {
+  return new Promise((resolve, reject) => {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${scheme}://${location.host}/ws/tts`);
+    ws.binaryType = "arraybuffer";
+    let settled = false;
+    const finish = (fn, value) => { if (!settled) { settled = true; fn(value); } ws.close(); };
+    ws.onopen = () => ws.send(JSON.stringify(body));
+    ws.onerror = () => finish(reject, new Error("network"));
+    ws.onclose = () => finish(reject, new Error("network"));
+    ws.onmessage = async (ev) => {
+      if (typeof ev.data !== "string") { await onAudio(new Uint8Array(ev.data)); return; }
+      const msg = JSON.parse(ev.data);
+      if (msg.type === "start") onStart(msg);
+      else if (msg.type === "end") finish(resolve, msg);
+      else if (msg.type === "error") finish(resolve, msg);
+    };
+  });
+}
+
 async function synthesize(ev) {
   ev.preventDefault();
   if (state.busy) return;
@@ -153,55 +203,136 @@ async function synthesize(ev) {
   showError("");
   const format = $("format").value;
   const body = {
-    text, format, stream: true, emotion: $("emotion").value, voice: $("voice").value || null,
+    text, format, emotion: $("emotion").value, voice: $("voice").value || null,
     intensity: Number($("intensity").value), speed: Number($("speed").value),
+    pitch: Number($("pitch").value), volume: Number($("volume").value), ssml: $("ssml").checked,
   };
   state.busy = true;
   $("go").disabled = true;
   $("status").textContent = t("working");
+  clearReading();
   const started = performance.now();
   const audio = $("audio");
+  const canStream = format === "mp3" && window.MediaSource && MediaSource.isTypeSupported("audio/mpeg");
+  let sink = null, mime = "audio/mpeg", playing = false;
+  const parts = [];
+  // frames are appended in order: each waits for the one before
+  let appended = Promise.resolve();
   try {
-    const response = await fetch("/tts", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
-    });
-    if (!response.ok) { showError(await errorMessage(response)); return; }
-    const mime = response.headers.get("Content-Type") || "audio/mpeg";
-    const canStream = format === "mp3" && window.MediaSource && MediaSource.isTypeSupported("audio/mpeg");
-    const sink = canStream ? mseSink(audio, "audio/mpeg") : null;
-    const parts = [];
-    const reader = response.body.getReader();
-    let playing = false;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parts.push(value);
-      if (sink) {
-        await sink.append(value);
+    const end = await speak(body, (start) => {
+      mime = start.media_type;
+      if (canStream) sink = mseSink(audio, "audio/mpeg");
+    }, (chunk) => {
+      parts.push(chunk);
+      if (!sink) return;
+      appended = appended.then(() => sink.append(chunk)).then(() => {
         if (!playing) {
           playing = true;
           $("status").textContent = t("streaming");
           audio.play().catch(() => {});
         }
-      }
+      });
+    });
+    if (end.type === "error") {
+      showError(end.error.message + pointAtSsmlError(end.error.message));
+      if (sink) audio.removeAttribute("src");
+      return;
     }
+    await appended;
     const blob = new Blob(parts, { type: mime });
     const url = URL.createObjectURL(blob);
     if (sink) await sink.end();
     else { audio.src = url; audio.play().catch(() => {}); }
+    showReading(text, end.timestamps || [], body.ssml);
     const name = `hanvoice-${new Date().toISOString().replace(/[:.]/g, "-")}.${format}`;
     const link = $("download");
     link.href = url; link.download = name; link.hidden = false;
     const ms = Math.round(performance.now() - started);
     await durationOf(audio);
     $("status").textContent = t("done")(audio.duration || 0, ms);
-    addRecent({ text, url, name, emotion: body.emotion, format });
+    addRecent({ text, url, name, emotion: body.emotion, format, stamps: end.timestamps || [], ssml: body.ssml });
   } catch (e) {
     showError(t("network"));
   } finally {
     state.busy = false;
     $("go").disabled = false;
   }
+}
+
+// --- the reading view: the text, its sentence and character under the playhead -----------
+const SENTENCE_END = new Set(["。", "！", "？", "!", "?", "；", ";", "…", "\n"]);
+
+function clearReading() {
+  state.stamps = [];
+  state.spans = [];
+  $("reading").replaceChildren();
+  $("reading").hidden = true;
+}
+
+// Spans for each character of the input (SSML: its markup left out), grouped in sentences.
+// Timestamps point into the input ({source: [start, end)}), whatever the voice.
+function showReading(text, stamps, ssml) {
+  const view = $("reading");
+  const spans = new Array(text.length).fill(null);
+  const sentences = [];
+  let sentence = null;
+  let inTag = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ssml && ch === "<") inTag = true;
+    if (!inTag) {
+      if (!sentence) {
+        sentence = document.createElement("span");
+        sentence.className = "sentence";
+        sentences.push(sentence);
+      }
+      const span = document.createElement("span");
+      span.className = "char";
+      span.textContent = ch;
+      spans[i] = span;
+      sentence.append(span);
+      if (SENTENCE_END.has(ch)) sentence = null;
+    }
+    if (ssml && ch === ">") inTag = false;
+  }
+  view.replaceChildren(...sentences);
+  state.stamps = stamps.slice().sort((a, b) => a.start - b.start);
+  state.spans = spans;
+  view.hidden = !stamps.length;
+  follow();
+}
+
+let lastMarked = [];
+function follow() {
+  const audio = $("audio");
+  const stamps = state.stamps || [];
+  for (const el of lastMarked) el.classList.remove("current");
+  lastMarked = [];
+  if (!stamps.length) return;
+  const now = audio.currentTime;
+  // the last character that has started (binary search), if it has not ended yet
+  let lo = 0, hi = stamps.length - 1, found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (stamps[mid].start <= now) { found = mid; lo = mid + 1; } else hi = mid - 1;
+  }
+  if (found < 0) return;
+  const stamp = stamps[found];
+  const [a, b] = stamp.source;
+  const chars = state.spans.slice(a, Math.max(b, a + 1)).filter(Boolean);
+  if (!chars.length) return;
+  const sentence = chars[0].parentElement;
+  sentence.classList.add("current");
+  lastMarked.push(sentence);
+  if (now < stamp.end) {
+    for (const c of chars) c.classList.add("current");
+    lastMarked.push(...chars);
+  }
+}
+
+function followWhilePlaying() {
+  follow();
+  if (!$("audio").paused) requestAnimationFrame(followWhilePlaying);
 }
 
 function durationOf(audio) {
@@ -223,7 +354,11 @@ function addRecent(item) {
     play.type = "button";
     play.textContent = "▶";
     play.setAttribute("aria-label", `${t("player")}: ${r.text.slice(0, 30)}`);
-    play.addEventListener("click", () => { $("audio").src = r.url; $("audio").play().catch(() => {}); });
+    play.addEventListener("click", () => {
+      $("audio").src = r.url;
+      showReading(r.text, r.stamps, r.ssml);
+      $("audio").play().catch(() => {});
+    });
     const a = document.createElement("a");
     a.href = r.url; a.download = r.name; a.textContent = t("download");
     const meta = document.createElement("span");
@@ -245,6 +380,19 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const id of ["intensity", "speed"]) {
     $(id).addEventListener("input", () => { $(`${id}-out`).textContent = Number($(id).value).toFixed(2).replace(/0$/, ""); });
   }
+  for (const id of ["pitch", "volume"]) {
+    $(id).addEventListener("input", () => {
+      const v = Number($(id).value);
+      $(`${id}-out`).textContent = v > 0 ? `+${v}` : `${v}`;
+    });
+  }
+  $("ssml").addEventListener("change", () => {
+    $("ssml-hint").hidden = !$("ssml").checked;
+    applyLang();
+  });
+  const audio = $("audio");
+  audio.addEventListener("play", followWhilePlaying);
+  for (const name of ["timeupdate", "seeked", "pause", "ended"]) audio.addEventListener(name, follow);
   $("lang").addEventListener("click", () => {
     state.lang = state.lang === "zh" ? "en" : "zh";
     localStorage.setItem("hanvoice.lang", state.lang);
