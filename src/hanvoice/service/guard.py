@@ -187,8 +187,10 @@ class Gate:
         return self.ends - time.time()
 
     def over(self) -> ConnectionOver | None:
-        if self.left > 0:
-            return None
+        return self.ending() if self.left <= 0 else None
+
+    def ending(self) -> ConnectionOver:
+        """Why the connection ends at :attr:`ends`."""
         if self.principal.expires is not None and self.ends >= self.principal.expires:
             return ConnectionOver("the token has expired: connect again with a fresh one")
         return ConnectionOver("the connection reached its maximum lifetime: connect again")

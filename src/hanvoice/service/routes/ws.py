@@ -63,15 +63,13 @@ async def ws_tts(
             try:
                 async with asyncio.timeout(max(gate.left, 0.0)):
                     message = await ws.receive()
-            except TimeoutError:
-                message = {"type": "websocket.receive", "text": ""}  # said below, then closed
-            if message["type"] == "websocket.disconnect":
-                return
-            try:
+                if message["type"] == "websocket.disconnect":
+                    return
                 await gate.admit()  # each message is a request for the limits
-            except ConnectionOver as exc:
-                await ws.send_json(_error(exc.code, exc.message))
-                await ws.close(1008, exc.code)
+            except (TimeoutError, ConnectionOver) as exc:
+                over = exc if isinstance(exc, ConnectionOver) else gate.ending()
+                await ws.send_json(_error(over.code, over.message))
+                await ws.close(1008, over.code)
                 return
             except RateLimited as exc:
                 await ws.send_json(_error(exc.code, exc.message, exc.headers.get("Retry-After")))
