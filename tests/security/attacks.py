@@ -166,6 +166,8 @@ def _raw(spec: dict[str, Any], url: str, context: dict[str, Any]) -> Outcome:
 
 
 def _closed(s: socket.socket) -> bool:
+    """Has the server answered (or closed) already? Peeks without waiting."""
+    timeout = s.gettimeout()
     s.setblocking(False)
     try:
         return bool(s.recv(1, socket.MSG_PEEK))
@@ -174,7 +176,7 @@ def _closed(s: socket.socket) -> bool:
     except OSError:
         return True
     finally:
-        s.setblocking(True)
+        s.settimeout(timeout)  # setblocking(True) would wait forever on a silent server
 
 
 def _status(s: socket.socket) -> int:
