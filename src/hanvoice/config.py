@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_000_000, ge=1024)
     """Request bodies larger than this are refused with 413 as soon as that many bytes have
     arrived (chunked or not), before they are parsed; also the largest WebSocket message."""
+    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    """The body limit of ``POST /v1/audio/transcriptions`` (an audio upload) instead of
+    ``max_body_bytes``: 10 MB holds five minutes of 16 kHz WAV, an hour of MP3."""
     max_audio_seconds: float = Field(1800.0, gt=0)
     """Longest audio one request may make, estimated from its text, breaks, speed, emotion
     and SSML rate before any work (and exactly once the text is analysed); beyond it, 413.

@@ -61,6 +61,10 @@ SEND_SLICE = 256 * 1024
 slow reader progresses and a stalled one is cut off, whatever the answer's size."""
 
 
+UPLOAD_LIMITS = {"/v1/audio/transcriptions": "max_upload_bytes"}
+"""Paths whose body is an upload, with the setting that bounds it."""
+
+
 class SlowClient(Exception):
     """A client stopped reading for ``send_timeout`` (or past ``request_timeout``)."""
 
@@ -148,7 +152,7 @@ async def _read_body(scope: Scope, receive: Receive, settings: Any) -> Receive:
     """The body read whole (bounded in bytes and time) and a ``receive`` that replays it,
     then passes on (a route waits on it to see the client leave)."""
     headers = dict(scope.get("headers", ()))
-    limit = settings.max_body_bytes
+    limit = int(getattr(settings, UPLOAD_LIMITS.get(scope.get("path", ""), "max_body_bytes")))
     length = headers.get(b"content-length", b"")
     if length.isdigit() and int(length) > limit:
         raise _Refused(

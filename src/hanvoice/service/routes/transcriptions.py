@@ -84,7 +84,7 @@ async def transcriptions(request: Request, settings: SettingsDep) -> Response:
         raise UnsupportedMediaType(
             f"send the audio as multipart/form-data with a file field (got {ctype or 'none'!r})"
         )
-    form = await _form(request, settings.max_body_bytes)
+    form = await _form(request, settings.max_upload_bytes)
     try:
         data, fmt, options = await _request(form)
     finally:
