@@ -6,17 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from support.servers import EtcdServer, RedisServer
+from support.servers import EtcdServer
 
 sys.path.insert(0, str(Path(__file__).parent))
-
-
-@pytest.fixture(scope="module")
-def redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.close()
 
 
 @pytest.fixture(scope="module")
