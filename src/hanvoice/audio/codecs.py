@@ -88,6 +88,21 @@ class _Sink:
         return out
 
 
+def _soundfile(target: Any, fmt: Format, sample_rate: int, **extra: Any) -> Any:
+    """A mono libsndfile writer of ``fmt`` into ``target`` (a file object)."""
+    import soundfile as sf
+
+    return sf.SoundFile(
+        target,
+        mode="w",
+        samplerate=sample_rate,
+        channels=1,
+        format=fmt.container,
+        subtype=fmt.subtype,
+        **extra,
+    )
+
+
 class _AacEncoder:
     def __init__(self, sample_rate: int) -> None:
         try:
@@ -145,23 +160,13 @@ class StreamEncoder:
         if fmt.name == "aac":
             self._aac = _AacEncoder(sample_rate)
         elif fmt.container is not None and fmt.name != "wav":
-            import soundfile as sf
-
             self._sink = _Sink()
             target: Any = io.BytesIO() if fmt.name in BUFFERED else self._sink
             self._whole = target if fmt.name in BUFFERED else None
             extra: dict[str, Any] = {}
             if fmt.name == "mp3":
                 extra = {"bitrate_mode": "CONSTANT", "compression_level": STREAM_MP3_QUALITY}
-            self._sf = sf.SoundFile(
-                target,
-                mode="w",
-                samplerate=sample_rate,
-                channels=1,
-                format=fmt.container,
-                subtype=fmt.subtype,
-                **extra,
-            )
+            self._sf = _soundfile(target, fmt, sample_rate, **extra)
 
     def write(self, audio: Audio) -> bytes:
         if self._aac is not None:
@@ -211,17 +216,8 @@ class WholeEncoder:
         elif fmt.name == "aac":
             self._aac = _AacEncoder(sample_rate)
         else:
-            import soundfile as sf
-
             self._buf = io.BytesIO()
-            self._sf = sf.SoundFile(
-                self._buf,
-                mode="w",
-                samplerate=sample_rate,
-                channels=1,
-                format=fmt.container,
-                subtype=fmt.subtype,
-            )
+            self._sf = _soundfile(self._buf, fmt, sample_rate)
 
     def write(self, audio: Audio) -> None:
         if not audio.size:
