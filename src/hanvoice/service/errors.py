@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -120,8 +121,9 @@ def error_response(exc: HanvoiceError) -> JSONResponse:
     return JSONResponse(error_body(exc.code, exc.message), status_for(exc), headers=headers)
 
 
-def validation_message(exc: RequestValidationError) -> tuple[str, str]:
-    """(code, message) for FastAPI's validation errors, naming each bad field."""
+def validation_message(exc: RequestValidationError | ValidationError) -> tuple[str, str]:
+    """(code, message) for a request's validation errors (HTTP or a WebSocket message),
+    naming each bad field."""
     parts = []
     code = "invalid_request"
     for err in exc.errors():
@@ -136,6 +138,10 @@ def validation_message(exc: RequestValidationError) -> tuple[str, str]:
             msg = "field required"
         elif err.get("type") == "invalid_character":
             code = "invalid_character"
+        elif err.get("type") == "string_too_short" and field in ("text", "input"):
+            code = "empty_text"  # the schema's minLength, the service's own code
+            parts.append(f"{field} is empty")
+            continue
         parts.append(f"{field}: {msg}" if field else msg)
     return code, "; ".join(parts) or "invalid request"
 

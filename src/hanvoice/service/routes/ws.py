@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from hanvoice.errors import HanvoiceError, RateLimited
 from hanvoice.service.deps import MetricsDep, SettingsDep, SynthesisDep
+from hanvoice.service.errors import validation_message
 from hanvoice.service.guard import ConnectionOver, Gate
 from hanvoice.service.middleware import SlowClient
 from hanvoice.service.schemas import TtsRequest
@@ -78,12 +79,7 @@ async def ws_tts(
             try:
                 body = _parse(raw)
             except (ValueError, ValidationError, RecursionError) as exc:
-                code = (
-                    "invalid_json"
-                    if isinstance(exc, json.JSONDecodeError | RecursionError)
-                    else "invalid_request"
-                )
-                await ws.send_json(_error(code, _describe(exc)))
+                await ws.send_json(_error(*_describe(exc)))
                 continue
             try:
                 await _one(ws, body, synthesis, metrics)
@@ -138,16 +134,12 @@ async def _one(ws: WebSocket, body: TtsRequest, synthesis: Any, metrics: Any) ->
     await ws.send_json({"type": "end", "duration": round(duration, 3), "timestamps": stamps})
 
 
-def _describe(exc: Exception) -> str:
+def _describe(exc: Exception) -> tuple[str, str]:
+    """(code, message) for a message that is not a request, as HTTP would say it."""
     if isinstance(exc, RecursionError):
-        return "the message is not valid JSON: nested too deeply"
+        return "invalid_json", "the message is not valid JSON: nested too deeply"
     if isinstance(exc, json.JSONDecodeError):
-        return f"the message is not valid JSON: {exc.msg}"
+        return "invalid_json", f"the message is not valid JSON: {exc.msg}"
     if isinstance(exc, ValidationError):
-        parts = []
-        for err in exc.errors():
-            field = ".".join(str(p) for p in err["loc"])
-            msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-            parts.append(f"{field}: {msg}" if field else msg)
-        return "; ".join(parts)
-    return str(exc)
+        return validation_message(exc)
+    return "invalid_request", str(exc)
