@@ -246,26 +246,27 @@ class ConfigManager:
         if path is not None and not path.exists():
             raise ConfigError(f"config file {path} is gone")
         settings = Settings.load(path, **{**self.overrides, **self.etcd_values})
+        if self._had_words and _blank(settings.filter_words_file):
+            raise ConfigError(
+                f"filter word list {settings.filter_words_file} is empty (a file being "
+                "written?); to drop every word, write an empty mapping: {}"
+            )
         missing = sorted(self._file_keys - self._keys_in_file())
         if missing:
             raise ConfigError(
                 f"config file {path} no longer sets {', '.join(missing)}: a config must be "
                 "whole (a key left out would fall back to its default); write each key"
             )
-        if self._had_words and not self._words_in_file(settings):
-            raise ConfigError(f"filter word list {settings.filter_words_file} is empty")
         return settings
 
     def _keys_in_file(self) -> set[str]:
         path = self.current.config_file
         return set(read_yaml(path)) if path is not None and path.exists() else set()
 
-    def _words_in_file(self, settings: Settings | None = None) -> bool:
-        path = (settings or self.current).filter_words_file
-        if path is None:
-            return False
+    def _words_in_file(self) -> bool:
+        path = self.current.filter_words_file
         try:
-            return any(load_word_list(path).words.values())
+            return path is not None and any(load_word_list(path).words.values())
         except HanvoiceError:
             return False
 
@@ -275,3 +276,16 @@ class ConfigManager:
                 log.warning("setting %s changed but is read at start-up only; restart to apply",
                             name)  # fmt: skip
                 self._static[name] = getattr(new, name)  # say it once
+
+
+def _blank(path: Path | None) -> bool:
+    """A word list file with nothing in it: no words, not even an empty mapping (``{}``
+    says "no words" on purpose; an empty file is a file being written, or lost)."""
+    if path is None:
+        return False
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False  # unreadable: the word list's own loading says why
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    return not lines

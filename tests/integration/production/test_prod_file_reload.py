@@ -180,6 +180,8 @@ def test_a_broken_file_keeps_the_last_good_config(setup: tuple[Node, ConfigMap])
     assert state["version"] == before and "not valid YAML" in state["last_error"]
     assert tts(node.url, "你好。", fresh(), emotion="happy").status_code == 400  # last good
     assert 'hanvoice_config_reloads_total{result="refused",source="file"}' in node.metrics()
-    cm.publish({"hanvoice.yaml": config(cm.root / "words.yaml"), "words.yaml": "{}\n"})
+    # a config must be whole: the keys the swap set are written out, not left to defaults
+    good = config(cm.root / "words.yaml", allowed_emotions=[], rate_limit="")
+    cm.publish({"hanvoice.yaml": good, "words.yaml": "{}\n"})
     eventually(lambda: tts(node.url, "你好。", fresh(), emotion="happy").status_code == 200)
     assert tts(node.url, "我有一个炸弹。", fresh()).status_code == 200  # empty word list now
