@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from hanvoice.errors import HanvoiceError, Overloaded
+from hanvoice.text.hygiene import first_invalid
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,11 @@ def validation_message(exc: RequestValidationError | ValidationError) -> tuple[s
             msg = "field required"
         elif err.get("type") == "invalid_character":
             code = "invalid_character"
+        elif err.get("type") == "string_unicode":  # strict JSON: a lone surrogate escape
+            code = "invalid_character"
+            bad = first_invalid(err["input"]) if isinstance(err.get("input"), str) else None
+            where = f"character {bad[0]} ({bad[1]})" if bad else "a lone surrogate"
+            msg = f"{where} is not allowed; send valid Unicode text"
         elif err.get("type") == "string_too_short" and field in ("text", "input"):
             code = "empty_text"  # the schema's minLength, the service's own code
             parts.append(f"{field} is empty")
