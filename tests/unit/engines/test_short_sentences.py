@@ -48,3 +48,37 @@ def test_streamed_early_parts_too(voice: Synthesizer, text: str) -> None:
     ssml = text.startswith("<")
     chunks = list(voice.stream(text, ssml=ssml, early=True))
     assert sum(c.duration for c in chunks) > 0.2
+
+
+FOUND_BY_FUZZING = [
+    # (text, params, early): one syllable or two at double speed made a whole sentence's
+    # mel shorter than the vocoder takes (9 frames; it needs 10): "Pad reflect" errors
+    ("地", {"speed": 2.0}, False),
+    ("不", {"speed": 2.0, "emotion": "angry"}, True),
+    ("不，", {"speed": 2.0, "emotion": "happy"}, True),
+    ("！对", {"speed": 2.0, "emotion": "angry"}, False),
+    ("一。一。", {"speed": 2.0, "emotion": "happy"}, True),
+    ("上，人以生他大国来？为", {"speed": 2.0, "emotion": "happy"}, True),
+]
+
+
+@pytest.mark.parametrize(("text", "params", "early"), FOUND_BY_FUZZING)
+def test_found_by_fuzzing(voice: Synthesizer, text: str, params: dict[str, object],
+                          early: bool) -> None:  # fmt: skip
+    from hanvoice.synth import SynthesisParams
+
+    chunks = list(voice.stream(text, SynthesisParams(**params), early=early))  # type: ignore[arg-type]
+    assert sum(c.duration for c in chunks) > 0.05
+
+
+@pytest.mark.parametrize("frames", [1, 2, 5, 9, 10, 11])
+def test_any_mel_length_vocodes(voice: Synthesizer, frames: int) -> None:
+    """The vocoder's own floor (10 frames) is the engine's business, not the caller's."""
+    import numpy as np
+
+    from hanvoice.engines.fastspeech2.windows import HOP
+
+    engine = voice.engine
+    mel = np.full((1, frames, 80), -4.0, np.float32)
+    audio = engine._vocode(mel)  # type: ignore[attr-defined]
+    assert audio.shape == (frames * HOP,) and np.isfinite(audio).all()

@@ -217,10 +217,11 @@ class FastSpeech2Engine:
         )
 
     def _vocode(self, mel: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        samples = mel.shape[1] * HOP
         if self._shared is not None:
-            return self._shared.vocode(mel)
+            return self._shared.vocode(windows.padded(mel))[:samples]
         with self._vocoders.take() as v:
-            return v.vocode(mel)
+            return v.vocode(windows.padded(mel))[:samples]
 
     def _pieces(
         self, s: _Acoustic, segment: Segment, seq: SymbolSequence, first_token: int, c: Controls

@@ -42,6 +42,10 @@ LONGEST = 256
 with its input, about 0.13 MB a frame under onnxruntime: this keeps one call under ~40 MB,
 whatever the segment. The cuts this adds cost ~3 % more frames on a paragraph, which the
 smaller windows' better cache use (~3 % less time a frame) pays back."""
+SHORTEST = 10
+"""Fewest input frames the vocoder takes: its residual stacks reflect-pad by up to 27
+samples after the first 3x upsampling, which needs more than 27 (9 frames give 27 + 3).
+A whole mel this short (one syllable at double speed: 地 at speed 2) is padded."""
 RAMP = 0.015
 """Seconds of fade at each edge of a silenced pause."""
 
@@ -95,6 +99,17 @@ def envelope(frames: npt.NDArray[np.int32], pauses: list[bool]) -> npt.NDArray[n
             seg[-ramp:] = down[::-1]
         env[start:end] = seg
     return env
+
+
+def padded(mel: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """``mel`` (1, frames, bins) with its last frame repeated up to :data:`SHORTEST` frames.
+
+    Only a whole segment's mel can be this short (a window inside one has a context either
+    side), so its last frame is the sentence's closing silence; repeating it adds a little
+    more of that silence, which the caller cuts off again (``frames * HOP`` samples).
+    """
+    short = SHORTEST - mel.shape[1]
+    return np.pad(mel, ((0, 0), (0, short), (0, 0)), mode="edge") if short > 0 else mel
 
 
 def silent_frames(env: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
