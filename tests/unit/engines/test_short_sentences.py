@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
 
-from hanvoice.synth import Synthesizer
+from hanvoice.engines.fastspeech2.windows import HOP
+from hanvoice.synth import SynthesisParams, Synthesizer
 
 FIRST = "发了的呢吗吧啊好是对我你他一不"
 """Characters that end a sentence often, or are a sentence alone (answers, particles)."""
@@ -65,8 +67,6 @@ FOUND_BY_FUZZING = [
 @pytest.mark.parametrize(("text", "params", "early"), FOUND_BY_FUZZING)
 def test_found_by_fuzzing(voice: Synthesizer, text: str, params: dict[str, object],
                           early: bool) -> None:  # fmt: skip
-    from hanvoice.synth import SynthesisParams
-
     chunks = list(voice.stream(text, SynthesisParams(**params), early=early))  # type: ignore[arg-type]
     assert sum(c.duration for c in chunks) > 0.05
 
@@ -74,11 +74,6 @@ def test_found_by_fuzzing(voice: Synthesizer, text: str, params: dict[str, objec
 @pytest.mark.parametrize("frames", [1, 2, 5, 9, 10, 11])
 def test_any_mel_length_vocodes(voice: Synthesizer, frames: int) -> None:
     """The vocoder's own floor (10 frames) is the engine's business, not the caller's."""
-    import numpy as np
-
-    from hanvoice.engines.fastspeech2.windows import HOP
-
-    engine = voice.engine
     mel = np.full((1, frames, 80), -4.0, np.float32)
-    audio = engine._vocode(mel)  # type: ignore[attr-defined]
+    audio = voice.engine._vocode(mel)  # type: ignore[attr-defined]
     assert audio.shape == (frames * HOP,) and np.isfinite(audio).all()

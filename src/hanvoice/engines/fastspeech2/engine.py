@@ -218,10 +218,11 @@ class FastSpeech2Engine:
 
     def _vocode(self, mel: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         samples = mel.shape[1] * HOP
+        mel = windows.padded(mel)
         if self._shared is not None:
-            return self._shared.vocode(windows.padded(mel))[:samples]
+            return self._shared.vocode(mel)[:samples]
         with self._vocoders.take() as v:
-            return v.vocode(windows.padded(mel))[:samples]
+            return v.vocode(mel)[:samples]
 
     def _pieces(
         self, s: _Acoustic, segment: Segment, seq: SymbolSequence, first_token: int, c: Controls
