@@ -6,6 +6,8 @@ Starts ``hanvoice serve`` on a free loopback port (cache off, so every request i
 synthesis) unless ``--url`` is given, then measures:
 
 1. first audio: a ~200-character paragraph with ``"stream": true`` (pcm), sequentially;
+   neutral, with an emotion (happy), and with the emotion while two other clients keep
+   asking for short prompts (the path a user meets on a node in use);
 2. throughput: short texts (8-15 characters, wav) from 8 concurrent clients;
 3. overload: 32 concurrent clients against ``workers + queue_size`` = 2 + 4 slots.
 
@@ -69,7 +71,21 @@ async def first_audio(url: str, runs: int, emotion: str = "neutral") -> dict[str
     }
 
 
-async def load(url: str, clients: int, seconds: float) -> dict[str, Any]:
+async def first_audio_beside(url: str, runs: int, emotion: str, clients: int) -> dict[str, Any]:
+    """:func:`first_audio` while ``clients`` others keep asking for short prompts."""
+    done = asyncio.Event()
+    others = asyncio.create_task(load(url, clients, 3600.0, done))
+    await asyncio.sleep(0.5)  # the others are under way
+    result = await first_audio(url, runs, emotion)
+    done.set()
+    result["beside"] = await others
+    return result
+
+
+async def load(
+    url: str, clients: int, seconds: float, done: asyncio.Event | None = None
+) -> dict[str, Any]:
+    """``clients`` clients sending short texts for ``seconds`` (or until ``done`` is set)."""
     lat: list[float] = []
     statuses: dict[int, int] = {}
     busy_lat: list[float] = []
@@ -79,7 +95,7 @@ async def load(url: str, clients: int, seconds: float) -> dict[str, Any]:
     async def client(i: int) -> None:
         async with httpx.AsyncClient(timeout=120) as c:
             n = i
-            while time.perf_counter() < stop:
+            while time.perf_counter() < stop and not (done and done.is_set()):
                 t0 = time.perf_counter()
                 r = await c.post(url + "/tts", json={"text": SHORT[n % len(SHORT)]})
                 dt = time.perf_counter() - t0
@@ -131,6 +147,9 @@ def main() -> None:
         results: dict[str, Any] = {"load_average_before": os.getloadavg()}
         results["first_audio"] = asyncio.run(first_audio(url, args.runs))
         results["first_audio_happy"] = asyncio.run(first_audio(url, args.runs, "happy"))
+        results["first_audio_happy_beside_2"] = asyncio.run(
+            first_audio_beside(url, args.runs, "happy", 2)
+        )
         results["throughput_8_clients"] = asyncio.run(load(url, 8, args.seconds))
         if args.url is None:
             small = start_server(
@@ -157,6 +176,12 @@ def main() -> None:
     )
     fh = results["first_audio_happy"]
     print(f"{'first audio, same, emotion happy':44} {fh['median_ms']} / {fh['p90_ms']} ms")
+    fb = results["first_audio_happy_beside_2"]
+    print(
+        f"{'  happy, 2 clients asking for short texts':44} {fb['median_ms']} / {fb['p90_ms']} ms "
+        f"(whole: {fb['whole_median_ms']} ms; theirs p50 {fb['beside']['ok_p50_ms']} ms, "
+        f"statuses {fb['beside']['statuses']})"
+    )
     print(
         f"{'short texts, 8 clients':44} {tp['ok_per_second']} req/s, p50 {tp['ok_p50_ms']} ms, "
         f"p99 {tp['ok_p99_ms']} ms, statuses {tp['statuses']}"
